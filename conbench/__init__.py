@@ -1,0 +1,3 @@
+"""Conbench: a continuous-benchmarking server."""
+
+__version__ = "2026.11.0"

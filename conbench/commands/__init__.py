@@ -1,0 +1,1 @@
+"""Handlers of the `conbench` subcommands, imported only when their command runs."""

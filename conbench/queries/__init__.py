@@ -1,0 +1,1 @@
+"""Typed query functions over the named SQL of `sql/<module>.sql`; no Falcon imports here."""

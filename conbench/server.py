@@ -1,0 +1,108 @@
+"""`conbench serve`: gunicorn run in-process around the Falcon app.
+
+The app is built once in the master (preloaded) and forked; each worker opens its own connection
+pool after the fork. PROMETHEUS_MULTIPROC_DIR must be set by the caller before anything imports
+prometheus_client (see `prepare_metrics_dir`).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
+
+log = logging.getLogger(__name__)
+
+GRACEFUL_SECONDS = 10
+WORKER_TIMEOUT_SECONDS = 90  # above the 60 s statement timeout of the compare routes
+
+
+def prepare_metrics_dir(env: MutableMapping[str, str]) -> tuple[Path, bool]:
+    """An empty directory for multiprocess metrics, exported in `env`; True when created here.
+
+    An operator may choose the directory with PROMETHEUS_MULTIPROC_DIR; its old files are wiped so
+    counters restart with the server. Must run before prometheus_client is imported: the client
+    picks its storage at import time.
+    """
+    chosen = env.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        path = Path(chosen)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return path, False
+    path = Path(tempfile.mkdtemp(prefix="conbench-metrics-"))
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path, True
+
+
+class _JsonLogger(GunicornLogger):
+    """Gunicorn's logger without its own handlers: records go to our JSON handler on the root."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application whose WSGI app and hooks come from Python, not a config file."""
+
+    def __init__(self, wsgi_app: Callable, options: dict[str, Any], db: Any) -> None:
+        self.wsgi_app = wsgi_app
+        self.options = options
+        self.db = db
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("post_fork", self._post_fork)
+        self.cfg.set("child_exit", _child_exit)
+        self.cfg.set("logger_class", _JsonLogger)
+
+    def load(self) -> Callable:
+        return self.wsgi_app
+
+    def _post_fork(self, server: Any, worker: Any) -> None:
+        self.db.open()
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from conbench import metrics
+
+    metrics.mark_process_dead(worker.pid)
+
+
+def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    """Sync workers unless threads > 1 (gthread); see docs/cli.md for why sync is the default."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "preload_app": True,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "timeout": WORKER_TIMEOUT_SECONDS,
+        "keepalive": 5,
+        "limit_request_line": 8190,
+        "accesslog": None,
+        "proc_name": "conbench",
+    }
+
+
+def run(wsgi_app: Callable, db: Any, bind: str, workers: int, threads: int) -> None:
+    """Serve until SIGTERM (graceful, 10 s) or SIGINT; returns only through SystemExit."""
+    GunicornServer(wsgi_app, gunicorn_options(bind, workers, threads), db).run()
+
+
+def remove_metrics_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
