@@ -1,23 +1,32 @@
-"""The WSGI application: THE routing table, middleware and the one error shape."""
+"""The WSGI application: the routing table, middleware and the error shapes.
+
+Each resource module declares its routes in `add_routes(table, ctx)`; `ROUTE_MODULES` lists them
+in one place, and the table remembers every route's surface (legacy or modern) for the error
+shape, the metrics labels and the OpenAPI document.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import falcon
 
 from conbench.buildinfo import BuildInfo
 from conbench.config import Settings
-from conbench.errors import ConbenchError, default_description, error_body
+from conbench.errors import ConbenchError, Problem, default_description, error_body
 from conbench.metrics import MetricsMiddleware
-from conbench.resources import meta
+from conbench.resources import catalog, meta, results, runs, submit
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 BLOCKED_AGENTS = ("dataforseobot", "dotbot", "petalbot")
+
+# Resource modules, in registration order; each has add_routes(table, ctx).
+ROUTE_MODULES = (meta, submit, results, runs, catalog)
 
 
 class DatabaseLike(Protocol):
@@ -26,19 +35,58 @@ class DatabaseLike(Protocol):
     def connection(self) -> Any: ...
 
 
-def create_app(settings: Settings, db: DatabaseLike, build: BuildInfo | None = None) -> falcon.App:
+@dataclass(frozen=True)
+class AppContext:
+    """What resources are built with."""
+
+    settings: Settings
+    db: DatabaseLike
+    build: BuildInfo
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    resource: object
+    surface: str  # "legacy" | "modern" | "meta"
+
+
+@dataclass
+class RouteTable:
+    """Adds routes to the Falcon app and remembers them."""
+
+    app: falcon.App
+    routes: list[Route] = field(default_factory=list)
+
+    def add(self, path: str, resource: object, surface: str) -> None:
+        assert surface in ("legacy", "modern", "meta"), surface
+        self.app.add_route(path, resource)
+        self.routes.append(Route(path, resource, surface))
+
+    def modern_paths(self) -> frozenset[str]:
+        return frozenset(r.path for r in self.routes if r.surface == "modern")
+
+
+class ConbenchApp(falcon.App):
+    """Falcon's App plus the table of the routes it serves."""
+
+    route_table: RouteTable
+
+
+def create_app(settings: Settings, db: DatabaseLike, build: BuildInfo | None = None) -> ConbenchApp:
     """Build the app; `db` is opened lazily per process, so this is safe before gunicorn forks."""
-    app = falcon.App(middleware=[MetricsMiddleware(), GuardMiddleware()])
+    app = ConbenchApp(middleware=[MetricsMiddleware(), GuardMiddleware()])
     app.req_options.strip_url_path_trailing_slash = False
     app.resp_options.default_media_type = falcon.MEDIA_JSON
-    app.set_error_serializer(_serialize_http_error)
+    table = RouteTable(app)
+    ctx = AppContext(settings, db, build or BuildInfo())
+    for module in ROUTE_MODULES:
+        module.add_routes(table, ctx)
+    app.route_table = table
+    modern = table.modern_paths()
+    app.set_error_serializer(lambda req, resp, exc: _serialize_http_error(req, resp, exc, modern))
     app.add_error_handler(ConbenchError, _handle_conbench_error)
     app.add_error_handler(Exception, _handle_unexpected)
-
-    ping = meta.Ping(build or BuildInfo())
-    app.add_route("/api/ping/", ping)
-    app.add_route("/api/ping", ping)
-    app.add_route("/metrics", meta.Metrics())
     return app
 
 
@@ -60,9 +108,16 @@ class GuardMiddleware:
 
 
 def _serialize_http_error(
-    req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError
+    req: falcon.Request,
+    resp: falcon.Response,
+    exc: falcon.HTTPError,
+    modern: frozenset[str] = frozenset(),
 ) -> None:
     description = exc.description or default_description(exc.status_code)
+    if req.uri_template in modern:
+        resp.content_type = "application/problem+json"
+        resp.media = Problem(exc.status_code, description).to_dict()
+        return
     resp.content_type = falcon.MEDIA_JSON
     resp.media = error_body(exc.status_code, description)
 
@@ -71,17 +126,15 @@ def _handle_conbench_error(
     req: falcon.Request, resp: falcon.Response, exc: ConbenchError, params: dict
 ) -> None:
     resp.status = exc.status
-    resp.content_type = falcon.MEDIA_JSON
+    resp.content_type = (
+        "application/problem+json" if isinstance(exc, Problem) else falcon.MEDIA_JSON
+    )
     resp.media = exc.to_dict()
 
 
 def _handle_unexpected(
     req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict
 ) -> None:
-    if isinstance(exc, falcon.HTTPError):  # raised inside a handler: keep Falcon's own status
-        _serialize_http_error(req, resp, exc)
-        resp.status = exc.status
-        return
     reference = uuid.uuid4().hex[:12]
     log.exception("unexpected error serving %s %s (reference %s)", req.method, req.path, reference)
     resp.status = 500

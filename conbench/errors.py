@@ -75,3 +75,24 @@ class ServiceUnavailable(ConbenchError):
 def error_body(status: int, description: Any) -> dict[str, Any]:
     """The one error shape of the API."""
     return {"code": status, "name": HTTPStatus(status).phrase, "description": description}
+
+
+class Problem(ConbenchError):
+    """An error of the modern surface, sent as application/problem+json:
+    `{"title", "status", "detail", "errors"?}` where errors are `{message, location, value}`."""
+
+    def __init__(
+        self, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(detail, status=status)
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": HTTPStatus(self.status).phrase,
+            "status": self.status,
+            "detail": self.description,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return body

@@ -8,6 +8,13 @@ from conbench import metrics
 from conbench.buildinfo import BuildInfo
 
 
+def add_routes(table, ctx) -> None:  # type: ignore[no-untyped-def]
+    ping = Ping(ctx.build)
+    table.add("/api/ping/", ping, "legacy")
+    table.add("/api/ping", ping, "modern")
+    table.add("/metrics", Metrics(), "meta")
+
+
 class Ping:
     """`GET /api/ping/`: the process is up. Probes use it, so it never waits on the database."""
 
