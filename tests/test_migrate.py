@@ -16,8 +16,8 @@ from conbench.migrate import (
     check_database,
     revert_migrations,
     run_migrations,
-    split_statements,
 )
+from conbench.migration_files import split_statements
 from conbench.paths import MIGRATIONS_DIR
 from conbench.schema_dump import dump_schema
 from tests.legacy_db import build_legacy_database, execute, legacy_rows
