@@ -18,7 +18,18 @@ from conbench.buildinfo import BuildInfo
 from conbench.config import Settings
 from conbench.errors import ConbenchError, Problem, default_description, error_body
 from conbench.metrics import MetricsMiddleware
-from conbench.resources import catalog, meta, results, runs, submit
+from conbench.resources import (
+    auth,
+    catalog,
+    compare,
+    docs,
+    history,
+    meta,
+    reports,
+    results,
+    runs,
+    submit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +37,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 BLOCKED_AGENTS = ("dataforseobot", "dotbot", "petalbot")
 
 # Resource modules, in registration order; each has add_routes(table, ctx).
-ROUTE_MODULES = (meta, submit, results, runs, catalog)
+ROUTE_MODULES = (meta, submit, results, runs, history, compare, reports, auth, catalog, docs)
 
 
 class DatabaseLike(Protocol):
@@ -59,12 +70,40 @@ class RouteTable:
     routes: list[Route] = field(default_factory=list)
 
     def add(self, path: str, resource: object, surface: str) -> None:
+        """Serve `resource` at `path`. Falcon keeps one resource per path, so a second module
+        serving other methods on the same path (POST and GET on a collection) is joined in."""
         assert surface in ("legacy", "modern", "meta"), surface
+        earlier = next((r for r in self.routes if r.path == path), None)
+        if earlier is not None:
+            assert earlier.surface == surface, path
+            self.routes.remove(earlier)
+            resource = _Joined(earlier.resource, resource)
+        if hasattr(resource, "on_get") and not hasattr(resource, "on_head"):
+            resource = _Joined(resource, _HeadFromGet(resource))  # Falcon sends HEAD no body
         self.app.add_route(path, resource)
         self.routes.append(Route(path, resource, surface))
 
     def modern_paths(self) -> frozenset[str]:
         return frozenset(r.path for r in self.routes if r.surface == "modern")
+
+
+class _Joined:
+    """The responders of two resources on one path; a method served by both is a bug."""
+
+    def __init__(self, *parts: object) -> None:
+        for part in parts:
+            for name in dir(part):
+                if name.startswith("on_"):
+                    if hasattr(self, name):
+                        raise ValueError(f"two resources answer {name[3:].upper()} on one path")
+                    setattr(self, name, getattr(part, name))
+
+
+class _HeadFromGet:
+    """HEAD answered like GET (headers only), as Werkzeug did for every legacy route."""
+
+    def __init__(self, resource: Any) -> None:
+        self.on_head = resource.on_get
 
 
 class ConbenchApp(falcon.App):
@@ -78,6 +117,7 @@ def create_app(settings: Settings, db: DatabaseLike, build: BuildInfo | None = N
     app = ConbenchApp(middleware=[MetricsMiddleware(), GuardMiddleware()])
     app.req_options.strip_url_path_trailing_slash = False
     app.resp_options.default_media_type = falcon.MEDIA_JSON
+    app.resp_options.media_handlers["application/problem+json"] = falcon.media.JSONHandler()
     table = RouteTable(app)
     ctx = AppContext(settings, db, build or BuildInfo())
     for module in ROUTE_MODULES:

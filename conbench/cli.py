@@ -82,7 +82,104 @@ def get_parser() -> argparse.ArgumentParser:
         description="Print the normalized schema (the format of sql/schema.sql) to stdout.",
     )
     dump.set_defaults(func="conbench.commands.migrate:cmd_schema_dump")
+
+    results = sub.add_parser("results", help="client: work with the results of a Conbench server")
+    results_sub = results.add_subparsers(dest="results_command", required=True, metavar="ACTION")
+    submit = results_sub.add_parser(
+        "submit",
+        help="validate result files locally and submit them to POST /api/results",
+        description="Read JSON files (an object is one result, an array several), validate every "
+        "result as the server would, and submit the valid ones. Prints one JSON line per result: "
+        "{file, index?, ok, id?, history_fingerprint?, error?}. Exit 1 when any result failed.",
+    )
+    submit.add_argument(
+        "files", nargs="+", metavar="FILE-OR-GLOB", help="result files, or glob patterns (quoted)"
+    )
+    submit.add_argument("--server", help="server base URL (env CONBENCH_URL)")
+    submit.add_argument(
+        "--token", help="bearer API token (env CONBENCH_TOKEN, which keeps it out of `ps`)"
+    )
+    submit.add_argument(
+        "--jobs", type=_positive_int, default=8, help="concurrent requests (default 8)"
+    )
+    submit.add_argument(
+        "--bulk",
+        action="store_true",
+        help="send arrays of up to 5000 results per request (all or nothing per request)",
+    )
+    submit.add_argument(
+        "--submission-key-from-file",
+        action="store_true",
+        help="idempotent re-runs: key each result without a submission_key as "
+        "<sha256 of the file's bytes>:<array index>",
+    )
+    submit.set_defaults(func="conbench.commands.results:cmd_results_submit")
+    _add_admin_commands(sub)
+    _add_auth_commands(sub)
     return parser
+
+
+def _add_admin_commands(sub: argparse._SubParsersAction) -> None:
+    admin = sub.add_parser("admin", help="operator tools that work on the database directly")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    tokens = admin_sub.add_parser("tokens", help="user API tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create = tokens_sub.add_parser(
+        "create",
+        help="give a user (created if needed) a new API token and print it once",
+        description="Get or create the user with this email (no password; name from "
+        "--user-name, else the email) and store a new API token for them. Prints one JSON line "
+        "{user_id, token_id, email, user_name, token_name, token, prefix, created_at}; the token "
+        "is shown only this once, the database keeps its SHA-256. Needs CONBENCH_DB_URL. "
+        "Exit 2 on usage errors, 1 on database errors.",
+    )
+    create.add_argument("--email", required=True, help="the user's email: one bare address")
+    create.add_argument("--token-name", required=True, help="what the token is for, e.g. ci")
+    create.add_argument("--user-name", help="name of a new user (default: the email)")
+    create.set_defaults(func="conbench.commands.admin:cmd_admin_tokens_create")
+
+
+def _add_auth_commands(sub: argparse._SubParsersAction) -> None:
+    auth = sub.add_parser("auth", help="client: sign in to a Conbench server, manage API tokens")
+    auth_sub = auth.add_subparsers(dest="auth_command", required=True, metavar="ACTION")
+    login = auth_sub.add_parser(
+        "login",
+        help="sign in through the browser and store an API token for the server",
+        description="Listen on 127.0.0.1 (a random port), print the sign-in URL (and open a "
+        "browser), wait for the server to send the browser back with a one-time code, exchange "
+        "it for an API token named 'cli <hostname> <date>' and store it in "
+        "$XDG_CONFIG_HOME/conbench/credentials.json (else ~/.config/conbench/credentials.json; "
+        "directory 0700, file 0600). Works behind several server replicas.",
+    )
+    login.add_argument("--server", help="server base URL (env CONBENCH_URL)")
+    login.add_argument(
+        "--no-browser", action="store_true", help="only print the sign-in URL, open nothing"
+    )
+    login.add_argument(
+        "--timeout",
+        type=_positive_int,
+        default=180,
+        help="seconds to wait for the browser (default 180)",
+    )
+    login.set_defaults(func="conbench.commands.auth:cmd_auth_login")
+    token = auth_sub.add_parser("token", help="list or revoke your API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    listing = token_sub.add_parser(
+        "list", help="your API tokens, newest first", description="GET /api/tokens."
+    )
+    revoke = token_sub.add_parser(
+        "revoke", help="revoke one of your API tokens", description="DELETE /api/tokens/<id>."
+    )
+    revoke.add_argument("id", help="the token's id (see `conbench auth token list`)")
+    for parser, handler in ((listing, "cmd_auth_token_list"), (revoke, "cmd_auth_token_revoke")):
+        parser.add_argument("--server", help="server base URL (env CONBENCH_URL)")
+        parser.add_argument(
+            "--token",
+            help="bearer API token (env CONBENCH_TOKEN; default: the token `conbench auth "
+            "login` stored for the server)",
+        )
+        _add_format_flag(parser)
+        parser.set_defaults(func=f"conbench.commands.auth:{handler}")
 
 
 def _add_server_flags(parser: argparse.ArgumentParser) -> None:

@@ -62,10 +62,18 @@ class Database:
         self._get_pool()
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A connection in autocommit mode; wrap multi-step writes in `conn.transaction()`."""
+    def connection(self, statement_timeout_ms: int | None = None) -> Iterator[psycopg.Connection]:
+        """A connection in autocommit mode; wrap multi-step writes in `conn.transaction()`.
+        `statement_timeout_ms` overrides the session's bound for this checkout only."""
         with translate_errors(), self._get_pool().connection() as conn:
-            yield conn
+            if statement_timeout_ms is None:
+                yield conn
+                return
+            _set_timeout(conn, statement_timeout_ms, local=False)
+            try:
+                yield conn
+            finally:
+                _set_timeout(conn, self.statement_timeout_ms, local=False)
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():
@@ -84,12 +92,24 @@ class SingleConnectionDatabase:
         pass
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self, statement_timeout_ms: int | None = None) -> Iterator[psycopg.Connection]:
         with translate_errors():
+            if statement_timeout_ms is None:
+                yield self.conn
+                return
+            _set_timeout(self.conn, statement_timeout_ms, local=True)
             yield self.conn
 
     def close(self) -> None:
         pass
+
+
+def _set_timeout(conn: psycopg.Connection, milliseconds: int, *, local: bool) -> None:
+    conn.execute("SELECT set_config('statement_timeout', %s, %s)", (str(milliseconds), local))
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A statement hit its timeout; routes may answer it differently (modern 422, compare 504)."""
 
 
 @contextmanager
@@ -98,7 +118,7 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.errors.QueryCanceled as exc:
-        raise ServiceUnavailable(
+        raise QueryTimeout(
             "the database query took too long and was cancelled; narrow the request"
         ) from exc
     except psycopg.OperationalError as exc:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,7 +53,7 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """A PostgreSQL server on which tests may create and drop databases."""
     external = os.environ.get("CONBENCH_TEST_DB_URL")
     if external:
@@ -59,12 +61,15 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from conbench.embedded_pg import EmbeddedPostgres
 
-    pg = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")))
+    # Not under pytest's tmp_path: a concurrent pytest run rotates those directories away.
+    data_dir = Path(tempfile.mkdtemp(prefix="conbench-test-pg-"))
+    pg = EmbeddedPostgres(data_dir)
     server, _ = pg.start()
     try:
         yield server.url()
     finally:
         pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """The app's global behaviour: ping, the one error shape, guards and metrics labels."""
 
+import re
+
 import pytest
 
 from conbench import metrics
@@ -92,9 +94,8 @@ def test_metrics_lines_are_sorted_by_route_method_status(client):
 
 
 def _labels(line):
-    inner = line[line.index("{") + 1 : line.index("}")]
-    pairs = dict(part.split("=", 1) for part in inner.split(","))
-    return tuple(pairs[k].strip('"') for k in ("route", "method", "status"))
+    pairs = dict(re.findall(r'(\w+)="([^"]*)"', line))
+    return tuple(pairs[k] for k in ("route", "method", "status"))
 
 
 @pytest.mark.parametrize(
@@ -119,3 +120,11 @@ def test_route_label_never_holds_a_raw_path(path, template, label):
 def test_unexpected_methods_are_labelled_other():
     assert metrics.method_label("PROPFIND") == "OTHER"
     assert metrics.method_label("PATCH") == "PATCH"
+
+
+@pytest.mark.parametrize("path", ["/api/ping/", "/metrics"])
+def test_head_is_answered_like_get_without_a_body(client, path):
+    resp = client.simulate_head(path)
+    assert resp.status_code == 200
+    assert resp.content == b""
+    assert "HEAD" in client.simulate_post(path).headers["allow"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conbench.cli import Env, load_settings
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+DEV_TOKEN_FILE = "dev-token"
 
 
 def default_data_dir(env: Env) -> Path:
@@ -28,15 +28,22 @@ def default_data_dir(env: Env) -> Path:
 def cmd_dev(env: Env, args: argparse.Namespace) -> int:
     from conbench.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 
-    host = args.addr.rsplit(":", 1)[0]
     base_url = f"http://{args.addr}"
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir(env)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        token = dev_token(data_dir)
+    except OSError as exc:
+        print(f"error: cannot keep the dev token in {data_dir}: {exc}", file=sys.stderr)
+        return 1
     dev_env = {
         **env,
         "CONBENCH_DB_URL": "postgresql://placeholder@127.0.0.1/postgres",
         "CONBENCH_ADDR": args.addr,
         "CONBENCH_INTENDED_BASE_URL": base_url,
-        # Writes need no credentials only because the server is reachable from this machine alone.
-        "CONBENCH_AUTH_DISABLED": "true" if host in LOOPBACK_HOSTS else "false",
+        # Writes need the dev token (or a user's token), as in a deployment.
+        "CONBENCH_AUTH_DISABLED": "false",
+        "CONBENCH_SEED_DEV_TOKEN": token,
         "CONBENCH_INIT_SCHEMA": "true",
         "CONBENCH_SEED": "true",
     }
@@ -44,8 +51,6 @@ def cmd_dev(env: Env, args: argparse.Namespace) -> int:
     if settings is None:
         return 1
 
-    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir(env)
-    data_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock_data_dir(data_dir)
     if lock is None:
         print(f"error: another conbench dev is using {data_dir}", file=sys.stderr)
@@ -68,6 +73,11 @@ def cmd_dev(env: Env, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         print(f"conbench dev: serving {base_url}  (Ctrl-C stops server and database)", flush=True)
+        print(
+            f"conbench dev: API token {token}  (Authorization: Bearer …; kept in "
+            f"{data_dir / DEV_TOKEN_FILE})",
+            flush=True,
+        )
         from conbench.commands.serve import serve
 
         return serve(settings, workers=args.workers, threads=1)
@@ -78,6 +88,25 @@ def cmd_dev(env: Env, args: argparse.Namespace) -> int:
         if os.getpid() == master:  # forked gunicorn workers unwind through here too
             pg.stop()
             lock.close()
+
+
+def dev_token(data_dir: Path) -> str:
+    """The data directory's API token, created (mode 0600) on first use so it survives restarts."""
+    from conbench.tokens import new_token
+
+    path = data_dir / DEV_TOKEN_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = path.read_text(encoding="utf-8").strip()
+        if len(token) >= 8:
+            return token
+        path.unlink()
+        return dev_token(data_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        token = new_token()
+        handle.write(token + "\n")
+    return token
 
 
 def _lock_data_dir(data_dir: Path):  # type: ignore[no-untyped-def]

@@ -56,9 +56,43 @@ def _serve(settings: Settings, server: object, workers: int, threads: int) -> in
             log.error("migration failed: %s", exc)
             return 1
         log.info("schema at version %s", result.version)
+    if settings.seed:
+        import psycopg
+
+        from conbench.db import connect
+        from conbench.seed import seed_demo_data
+
+        try:
+            with connect(settings.db_url) as conn:
+                seeded = seed_demo_data(conn)
+        except psycopg.Error as exc:
+            log.error("seeding demo data failed: %s", exc)
+            return 1
+        log.info("seeded %d demo results", seeded)
+    if settings.seed_dev_token and not _seed_dev_token(settings.db_url, settings.seed_dev_token):
+        return 1
     db = Database(settings.db_url)
     app = create_app(settings, db, read_build_info(settings.db_url))
     host, port = settings.listen()
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     server.run(app, db, bind, workers, threads)  # type: ignore[attr-defined]
     return 0
+
+
+def _seed_dev_token(db_url: str, token: str) -> bool:
+    """CONBENCH_SEED_DEV_TOKEN (07 §10): store the token once; only its prefix is logged."""
+    import psycopg
+
+    from conbench.db import connect
+    from conbench.queries.auth import seed_dev_token
+    from conbench.tokens import token_prefix
+
+    try:
+        with connect(db_url) as conn:
+            seeded = seed_dev_token(conn, token)
+    except psycopg.Error as exc:
+        log.error("seeding the dev token failed: %s", type(exc).__name__)
+        return False
+    state = "seeded" if seeded else "already present"
+    log.info("dev token with prefix %s %s", token_prefix(token), state)
+    return True

@@ -1,0 +1,197 @@
+"""Writing results: the parameter layout of `insert_results` and the lookups around it.
+
+`ResultBatch` collects results and their dimensions with every distinct dimension key once, so
+one statement stores any number of results (sql/ingest.sql).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from conbench import sql
+from conbench.ids import new_id
+
+_Q = sql.load("ingest")
+
+MACHINE_COLUMNS = (
+    "architecture_name", "kernel_name", "os_name", "os_version", "cpu_model_name",
+    "cpu_l1d_cache_bytes", "cpu_l1i_cache_bytes", "cpu_l2_cache_bytes", "cpu_l3_cache_bytes",
+    "cpu_core_count", "cpu_thread_count", "cpu_frequency_max_hz", "memory_bytes", "gpu_count",
+    "gpu_product_names",
+)  # fmt: skip
+COMMIT_COLUMNS = (
+    "parent", "message", "author_name", "author_login", "author_avatar", "timestamp", "branch",
+    "fork_point_sha",
+)  # fmt: skip
+RESULT_COLUMNS = (
+    "run_id", "unit", "time_unit", "batch_id", "timestamp", "iterations", "min", "max", "mean",
+    "median", "stdev", "q1", "q3", "iqr", "error", "data", "times", "validation",
+    "optional_benchmark_info", "change_annotations", "run_tags", "run_reason", "commit_repo_url",
+    "submission_key", "submission_payload_sha256",
+)  # fmt: skip
+
+
+def _key(value: Any) -> str:
+    return _KEY_ENCODER.encode(value)
+
+
+@dataclass
+class _Dimension:
+    """Distinct keys of one dimension table, each a row of it under a new (candidate) id."""
+
+    ids: dict[Any, str] = field(default_factory=dict)
+    by_key: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, key: Any, row: dict[str, Any]) -> str:
+        candidate = self.ids.get(key)
+        if candidate is None:
+            candidate = self.ids[key] = new_id()
+            self.by_key[key] = {"id": candidate, **row}
+        return candidate
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """In one order for every request, so two bulk requests that create the same new rows
+        insert them in the same order instead of deadlocking."""
+        if len(self.by_key) == 1:
+            return list(self.by_key.values())
+        return [self.by_key[k] for k in sorted(self.by_key, key=repr)]
+
+
+@dataclass
+class ResultBatch:
+    """Results to insert in one statement. `add_*` return the candidate id a result refers to;
+    the statement swaps it for the id of the row found or created."""
+
+    cases: _Dimension = field(default_factory=_Dimension)
+    contexts: _Dimension = field(default_factory=_Dimension)
+    infos: _Dimension = field(default_factory=_Dimension)
+    hardware: _Dimension = field(default_factory=_Dimension)
+    commits: _Dimension = field(default_factory=_Dimension)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_case(self, name: str, tags: dict[str, str]) -> str:
+        """Case tags are flat str -> str (01 §5.3), so a sorted tuple is an exact key."""
+        key = (name, tuple(sorted(tags.items())))
+        return self.cases.add(key, {"name": name, "tags": tags})
+
+    def add_context(self, tags: dict[str, Any]) -> str:
+        return self.contexts.add(_key(tags), {"tags": tags})
+
+    def add_info(self, tags: dict[str, Any]) -> str:
+        return self.infos.add(_key(tags), {"tags": tags})
+
+    def add_machine(self, name: str, values: Sequence[Any], hash: str) -> str:
+        """A machine by its 16 identifying columns: `name`, then MACHINE_COLUMNS in order
+        (missing ones None, `gpu_product_names` a list)."""
+        key = ("machine", name, *values[:-1], tuple(values[-1] or ()))
+        if key in self.hardware.ids:
+            return self.hardware.ids[key]
+        row = dict(zip(MACHINE_COLUMNS, values, strict=True))
+        return self.hardware.add(key, {"type": "machine", "name": name, **row, "hash": hash})
+
+    def add_cluster(
+        self, name: str, info: dict[str, Any], optional_info: dict[str, Any], hash: str
+    ) -> str:
+        key = ("cluster", name, _key(info), _key(optional_info))
+        row = {"type": "cluster", "name": name, "info": info, "optional_info": optional_info}
+        return self.hardware.add(key, {**row, "hash": hash})
+
+    def commit_id(self, sha: str, repository: str) -> str | None:
+        """The candidate id of a commit already in the batch."""
+        return self.commits.ids.get((sha, repository))
+
+    def add_commit(self, sha: str, repository: str, columns: dict[str, Any]) -> str:
+        """The commit row stored if (sha, repository) does not exist yet; the first one wins."""
+        row = {"sha": sha, "repository": repository}
+        row.update((c, columns.get(c)) for c in COMMIT_COLUMNS)
+        return self.commits.add((sha, repository), row)
+
+    def add_result(self, row: dict[str, Any]) -> str:
+        """Queue one result: its RESULT_COLUMNS (absent ones are NULL) and the candidate ids of
+        its dimensions (`case_id` ... `commit_id`); returns its new id."""
+        row["id"] = new_id()
+        self.results.append(row)
+        return row["id"]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+# Encoders built once: json.dumps with options builds a new one on every call.
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(",", ":"))
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return _ENCODER.encode(rows)
+
+
+# psycopg caches the parsing of a statement only up to 4096 characters: the indentation of the
+# file would push this one over and cost ~0.1 ms of client CPU on every execution.
+_INSERT_RESULTS = " ".join(_Q["insert_results"].split())
+
+
+def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, str] | None:
+    """Store the batch in one statement; returns {result id: history_fingerprint}, or None when
+    a dimension row lost a race and nothing was inserted (run it again: it is then found)."""
+    rows = conn.execute(
+        _INSERT_RESULTS,
+        {
+            "cases": _json(batch.cases.rows),
+            "contexts": _json(batch.contexts.rows),
+            "infos": _json(batch.infos.rows),
+            "hardware": _json(batch.hardware.rows),
+            "commits": _json(batch.commits.rows),
+            "results": _json(batch.results),
+        },
+    ).fetchall()
+    if len(rows) != len(batch.results):
+        return None
+    return {row["id"]: row["history_fingerprint"] for row in rows}
+
+
+def list_submissions(conn: psycopg.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Stored results by submission key: {key: {submission_payload_sha256, id, run_id,
+    history_fingerprint}}."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(_Q["list_submissions"], {"keys": wanted}).fetchall()
+    return {row["submission_key"]: row for row in rows}
+
+
+def list_commits(
+    conn: psycopg.Connection, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Ids of the existing commits among (sha, repository) pairs."""
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        _Q["list_commits"],
+        {"shas": [sha for sha, _ in pairs], "repositories": [repo for _, repo in pairs]},
+    ).fetchall()
+    return {(row["sha"], row["repository"]): row["id"] for row in rows}
+
+
+def exists_result(conn: psycopg.Connection) -> bool:
+    """Whether any result is stored."""
+    row = conn.execute(_Q["exists_result"]).fetchone()
+    return bool(row and row["value"])
+
+
+def lock_seed(conn: psycopg.Connection) -> None:
+    """Hold the seed lock until the current transaction ends."""
+    conn.execute(_Q["get_seed_lock"]).fetchone()
