@@ -191,6 +191,7 @@ LEGACY_OPERATIONS: dict[tuple[str, str], Operation] = {
             400: "Benchmark units do not match, or a bad threshold.",
             404: "Malformed ids or an unknown result.",
             429: BUSY,
+            504: "The comparison query timed out.",
         },
         params=THRESHOLDS,
     ),
@@ -210,7 +211,7 @@ LEGACY_OPERATIONS: dict[tuple[str, str], Operation] = {
         "legacyHistory", "History of a result's series", "History", "public",
         {200: Response("Every point, oldest first.", ref("HistorySampleList")), 404: "Unknown id."},
     ),
-    ("GET", "/api/history/download/{id}/"): Operation(
+    ("GET", "/api/history/download/{benchmark_result_id}/"): Operation(
         "legacyHistoryCsv", "History of a result's series as CSV", "History", "public",
         {
             200: Response("A CSV attachment with `# ` header lines.", string(), media="text/csv"),

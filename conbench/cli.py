@@ -116,6 +116,7 @@ def get_parser() -> argparse.ArgumentParser:
     submit.set_defaults(func="conbench.commands.results:cmd_results_submit")
     _add_admin_commands(sub)
     _add_auth_commands(sub)
+    _add_ci_commands(sub)
     return parser
 
 
@@ -137,6 +138,50 @@ def _add_admin_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--token-name", required=True, help="what the token is for, e.g. ci")
     create.add_argument("--user-name", help="name of a new user (default: the email)")
     create.set_defaults(func="conbench.commands.admin:cmd_admin_tokens_create")
+    _add_repair_commits(admin_sub)
+
+
+def _add_repair_commits(admin_sub: argparse._SubParsersAction) -> None:
+    repair = admin_sub.add_parser(
+        "repair-commits",
+        help="repair unknown commit rows in place from GitHub",
+        description="Look up unknown commit rows (stored when GitHub enrichment failed) on "
+        "GitHub, in (repository, sha) order, and fill them in place; results that point at them "
+        "then appear in history, series and baselines. Needs CONBENCH_DB_URL (DATABASE_URL is "
+        "not read) and GITHUB_API_TOKEN or the GitHub App variables. Prints one summary (text "
+        "or JSON) on stdout, diagnostics on stderr. Exit 0 when the run completed (per-row "
+        "failures included), 1 when every GitHub attempt failed on authentication or quota, the "
+        "backfill did not drain in time, or on a database error, 2 on usage errors.",
+    )
+    repair.add_argument("--repository", metavar="URL", help="only commits of this repository")
+    repair.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="rows to inspect (default 100)"
+    )
+    repair.add_argument(
+        "--cursor", metavar="C", help="continue after this cursor (next_cursor of an earlier run)"
+    )
+    repair.add_argument(
+        "--dry-run", action="store_true", help="call GitHub and report, but write nothing"
+    )
+    repair.add_argument(
+        "--backfill",
+        action="store_true",
+        help="enqueue and run the default-branch backfill of repaired default-branch commits",
+    )
+    repair.add_argument(
+        "--backfill-timeout",
+        metavar="D",
+        default="2m",
+        help="how long to wait for the queued backfill to drain (default 2m)",
+    )
+    repair.add_argument(
+        "--github-timeout",
+        metavar="D",
+        default="20s",
+        help="time budget of each commit's GitHub lookups (default 20s)",
+    )
+    _add_format_flag(repair)
+    repair.set_defaults(func="conbench.commands.repair:cmd_admin_repair_commits")
 
 
 def _add_auth_commands(sub: argparse._SubParsersAction) -> None:
@@ -180,6 +225,50 @@ def _add_auth_commands(sub: argparse._SubParsersAction) -> None:
         )
         _add_format_flag(parser)
         parser.set_defaults(func=f"conbench.commands.auth:{handler}")
+
+
+def _add_ci_commands(sub: argparse._SubParsersAction) -> None:
+    ci = sub.add_parser("ci", help="client: the CI verdict of a Conbench server")
+    ci_sub = ci.add_subparsers(dest="ci_command", required=True, metavar="ACTION")
+    report = ci_sub.add_parser(
+        "report",
+        help="print the CI report of a commit or of runs; the exit code is the verdict",
+        description="GET /api/ci/report and print it as Markdown (for a PR comment or job "
+        "summary) or JSON. Select a commit's runs with --repository and --commit, or runs with "
+        "--run-ids (both: only those runs of the commit). Exit 0 when the report status is "
+        "success or skipped, 1 for failure or action_required (or when no report could be "
+        "fetched), 2 for usage errors, including parameters the server refuses.",
+    )
+    report.add_argument("--server", help="server base URL (env CONBENCH_URL)")
+    report.add_argument("--repository", help="repository URL, e.g. https://github.com/org/repo")
+    report.add_argument("--commit", help="commit SHA (with --repository)")
+    report.add_argument(
+        "--run-ids", nargs="+", metavar="RUN_ID", help="run ids (space- or comma-separated)"
+    )
+    report.add_argument(
+        "--baseline-run-ids",
+        nargs="+",
+        metavar="RUN_ID",
+        help="explicit baseline runs, paired with --run-ids by position",
+    )
+    report.add_argument(
+        "--baseline",
+        choices=("fork_point", "parent", "latest_default"),
+        help="baseline commit to search from (server default: fork_point)",
+    )
+    report.add_argument(
+        "--threshold", type=float, help="pairwise percent-change threshold (server default 5)"
+    )
+    report.add_argument(
+        "--threshold-z", type=float, help="lookback z-score threshold (server default 5)"
+    )
+    report.add_argument(
+        "--format",
+        choices=("md", "markdown", "json"),
+        default="md",
+        help="output format: Markdown (md, markdown; default) or the report's JSON",
+    )
+    report.set_defaults(func="conbench.commands.ci:cmd_ci_report")
 
 
 def _add_server_flags(parser: argparse.ArgumentParser) -> None:

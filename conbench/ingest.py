@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -70,6 +70,8 @@ class NewCommit:
     """The commit row to store when (sha, repository) is not in the database yet.
 
     The defaults are the "unknown" commit of 03 §2.4: empty message and author, the rest NULL.
+    `backfill_branch` is not a column: the default-branch label to backfill (05 §5) when GitHub
+    placed the commit on its default branch.
     """
 
     parent: str | None = None
@@ -80,9 +82,10 @@ class NewCommit:
     timestamp: datetime | None = None
     branch: str | None = None
     fork_point_sha: str | None = None
+    backfill_branch: str | None = None
 
     def columns(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "backfill_branch"}
 
 
 class CommitResolver(Protocol):
@@ -95,6 +98,14 @@ class CommitResolver(Protocol):
     offline: bool
 
     def resolve(self, ref: CommitRef) -> NewCommit: ...
+
+
+@runtime_checkable
+class BatchCommitResolver(CommitResolver, Protocol):
+    """A resolver that decides the missing commits of one request together, so they can share
+    one time budget (GitHub enrichment, CONBENCH_GITHUB_TIMEOUT)."""
+
+    def resolve_many(self, refs: Sequence[CommitRef]) -> list[NewCommit]: ...
 
 
 class UnknownCommitResolver:
@@ -254,7 +265,7 @@ def store_results(
             return plan.results()
         batch = _batch(conn, [inputs[i] for i in plan.new], commits, resolved)
         try:
-            with _atomic(conn):
+            with _atomic(conn, statements=2 if batch.backfills else 1):
                 fingerprints = queries.insert_results(conn, batch)
         except pg_errors.UniqueViolation as exc:
             if exc.diag.constraint_name != SUBMISSION_KEY_INDEX or attempt == MAX_ATTEMPTS:
@@ -401,11 +412,9 @@ def _batch(
     if not commits.offline:
         missing = [pair for pair in refs if pair not in resolved]
         existing = queries.list_commits(conn, missing)
-        for pair in missing:
-            if pair in existing:
-                resolved[pair] = NewCommit()  # unused: the stored row wins
-            else:
-                resolved[pair] = commits.resolve(refs[pair])
+        absent = [pair for pair in missing if pair not in existing]
+        resolved.update(dict.fromkeys(existing, NewCommit()))  # unused: the stored row wins
+        resolved.update(zip(absent, _resolve_all(commits, [refs[p] for p in absent]), strict=True))
     batch = queries.ResultBatch()
     for inp in inputs:
         commit_id = None
@@ -415,6 +424,8 @@ def _batch(
             if commit_id is None:
                 new = resolved.get((sha, repository)) or commits.resolve(refs[sha, repository])
                 commit_id = batch.add_commit(sha, repository, new.columns())
+                if new.backfill_branch and new.timestamp:
+                    batch.add_backfill(repository, new.backfill_branch, new.timestamp)
         row = _result_row(inp)
         row["case_id"] = batch.add_case(inp.benchmark_name, inp.case_tags)
         row["context_id"] = batch.add_context(inp.context)
@@ -425,16 +436,25 @@ def _batch(
     return batch
 
 
+def _resolve_all(commits: CommitResolver, refs: Sequence[CommitRef]) -> list[NewCommit]:
+    if isinstance(commits, BatchCommitResolver):
+        return commits.resolve_many(refs)
+    return [commits.resolve(ref) for ref in refs]
+
+
 def _commit_ref(inp: ResultInput) -> CommitRef:
     gh = inp.github
     return CommitRef(gh.repository, gh.commit, gh.branch, gh.pr_number, inp.timestamp)
 
 
-def _atomic(conn: psycopg.Connection) -> AbstractContextManager[Any]:
+def _atomic(conn: psycopg.Connection, statements: int = 1) -> AbstractContextManager[Any]:
     """The insert is one statement, atomic on its own: an autocommit connection (the server's
-    pool) needs no BEGIN and COMMIT round trips. Otherwise a transaction block, a savepoint
-    inside the caller's transaction (tests, seed), keeps a refused insert from aborting it."""
-    return nullcontext() if conn.autocommit else conn.transaction()
+    pool) needs no BEGIN and COMMIT round trips. A transaction is needed when a second statement
+    goes with it (enqueueing backfill jobs for new default-branch commits), or to make a
+    savepoint inside the caller's transaction (tests, seed) so a refused insert cannot abort it."""
+    if conn.autocommit and statements == 1:
+        return nullcontext()
+    return conn.transaction()
 
 
 def _add_hardware(batch: queries.ResultBatch, hw: Machine | Cluster) -> str:

@@ -118,11 +118,13 @@ class Provider:
                 auth=auth,
                 headers={"Accept": "application/json"},
                 timeout=HTTP_TIMEOUT,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             log.warning("OIDC token endpoint unreachable: %s", type(exc).__name__)
             raise OidcError("identity provider unavailable", 502) from None
-        if resp.status_code >= 500:
+        if resp.status_code >= 500 or resp.status_code == 401:
+            # 401 is the provider refusing this server's client id and secret: a misconfiguration
             log.warning("OIDC token endpoint answered %d", resp.status_code)
             raise OidcError("identity provider unavailable", 502)
         try:

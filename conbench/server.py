@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,26 @@ class _JsonLogger(GunicornLogger):
             logger.propagate = True
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """A gunicorn application whose WSGI app and hooks come from Python, not a config file."""
+Hook = Callable[[Any, Any], None]  # (arbiter, worker), called in the worker process
 
-    def __init__(self, wsgi_app: Callable, options: dict[str, Any], db: Any) -> None:
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application whose WSGI app and hooks come from Python, not a config file.
+    Extra `post_fork` hooks run after the pool opens, `worker_exit` hooks as a worker exits."""
+
+    def __init__(
+        self,
+        wsgi_app: Callable,
+        options: dict[str, Any],
+        db: Any,
+        post_fork: Sequence[Hook] = (),
+        worker_exit: Sequence[Hook] = (),
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.options = options
         self.db = db
+        self.post_fork_hooks = tuple(post_fork)
+        self.worker_exit_hooks = tuple(worker_exit)
         super().__init__()
 
     def load_config(self) -> None:
@@ -67,6 +80,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
         self.cfg.set("post_fork", self._post_fork)
         self.cfg.set("child_exit", _child_exit)
+        self.cfg.set("worker_exit", self._worker_exit)
         self.cfg.set("logger_class", _JsonLogger)
 
     def load(self) -> Callable:
@@ -74,6 +88,12 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def _post_fork(self, server: Any, worker: Any) -> None:
         self.db.open()
+        for hook in self.post_fork_hooks:
+            hook(server, worker)
+
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        for hook in self.worker_exit_hooks:
+            hook(server, worker)
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -99,9 +119,18 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
     }
 
 
-def run(wsgi_app: Callable, db: Any, bind: str, workers: int, threads: int) -> None:
-    """Serve until SIGTERM (graceful, 10 s) or SIGINT; returns only through SystemExit."""
-    GunicornServer(wsgi_app, gunicorn_options(bind, workers, threads), db).run()
+def run(
+    wsgi_app: Callable,
+    db: Any,
+    bind: str,
+    workers: int,
+    threads: int,
+    hooks: tuple[Sequence[Hook], Sequence[Hook]] = ((), ()),
+) -> None:
+    """Serve until SIGTERM (graceful, 10 s) or SIGINT; returns only through SystemExit.
+    `hooks` are extra (post_fork, worker_exit) hooks, e.g. the backfill worker's."""
+    options = gunicorn_options(bind, workers, threads)
+    GunicornServer(wsgi_app, options, db, *hooks).run()
 
 
 def remove_metrics_dir(path: Path) -> None:

@@ -5,6 +5,12 @@ FROM commit
 WHERE sha = %(sha)s
     AND repository = %(repository)s
 
+-- name: get_commit
+-- One commit row by id. Index: commit_pkey.
+SELECT *
+FROM commit
+WHERE id = %(id)s
+
 -- name: get_latest_default_commit
 -- The newest default-branch commit (sha = fork_point_sha) of a repository by timestamp, NULL
 -- timestamps last, ties by id. Index: commit_default_branch_repo_ts_index (partial), scanned
@@ -28,4 +34,53 @@ UNION ALL
     ORDER BY id DESC
     LIMIT 1
 )
+LIMIT 1
+
+-- name: list_run_fingerprints
+-- The distinct history fingerprints of a run's results, optionally only those on one commit
+-- (the CI search keys runs by run id and commit). Index: benchmark_result_run_id_index.
+SELECT DISTINCT history_fingerprint
+FROM benchmark_result
+WHERE run_id = %(run_id)s
+    AND (%(commit_id)s::text IS NULL OR commit_id = %(commit_id)s)
+
+-- name: get_legacy_baseline_result
+-- The result that names the legacy baseline run (04 §8): on one of the ancestor commits, of
+-- another run, sharing a fingerprint with the contender run, not older than the oldest ancestor
+-- (upstream's speed filter); same run_reason first (NULL-safe), then branch commits, newest
+-- commit, newest result, run_id descending. Index: benchmark_result_commit_id_index
+-- (commit_id = ANY of at most 20 ancestors).
+SELECT r.run_id, r.commit_id
+FROM benchmark_result AS r
+JOIN commit AS c ON c.id = r.commit_id
+WHERE r.commit_id = ANY(%(commit_ids)s)
+    AND r.run_id <> %(run_id)s
+    AND r.timestamp >= %(earliest)s
+    AND r.history_fingerprint = ANY(%(fingerprints)s)
+ORDER BY
+    (r.run_reason IS NOT DISTINCT FROM %(run_reason)s::text) DESC,
+    (c.sha IS DISTINCT FROM c.fork_point_sha) DESC,
+    c.timestamp DESC,
+    r.timestamp DESC,
+    r.run_id DESC
+LIMIT 1
+
+-- name: get_ci_baseline_result
+-- The newest matching result of the best CI baseline candidate run (02 §9.2): on one of the
+-- ancestor commits, sharing a fingerprint with the contender run, not the contender run on its
+-- own commit; same run_reason first (NULL equals NULL), newest commit, newest matching result,
+-- run_id, commit id descending. Ordering rows this way equals ordering candidate runs by their
+-- newest matching result. Index: benchmark_result_commit_id_index (at most 20 ancestors).
+SELECT r.run_id, r.commit_id
+FROM benchmark_result AS r
+JOIN commit AS c ON c.id = r.commit_id
+WHERE r.commit_id = ANY(%(commit_ids)s)
+    AND NOT (r.run_id = %(run_id)s AND r.commit_id = %(commit_id)s)
+    AND r.history_fingerprint = ANY(%(fingerprints)s)
+ORDER BY
+    (r.run_reason IS NOT DISTINCT FROM %(run_reason)s::text) DESC,
+    c.timestamp DESC NULLS LAST,
+    r.timestamp DESC,
+    r.run_id DESC,
+    r.commit_id DESC
 LIMIT 1

@@ -3,6 +3,8 @@ played by `requests` (07 §2.4, 02 §11)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -12,9 +14,10 @@ import pytest
 import requests
 
 from conbench.embedded_pg import free_port
+from conbench.oidc import OidcError, Provider
 from tests import payloads, procs
 from tests.conftest import create_database, drop_database
-from tests.idp import CLIENT_ID, TestIdentityProvider, server_env
+from tests.idp import CLIENT_ID, CLIENT_SECRET, TestIdentityProvider, server_env
 
 pytestmark = pytest.mark.slow
 
@@ -225,3 +228,69 @@ def test_legacy_sso_routes_without_oidc_configuration_are_legacy_501(client, pat
         "name": "Not Implemented",
         "description": "OIDC login is not configured",
     }
+
+
+# --- the relying party in process, against the same provider ---
+
+
+def _provider(idp: TestIdentityProvider, secret: str = CLIENT_SECRET) -> Provider:
+    return Provider(idp.url, CLIENT_ID, secret, "http://127.0.0.1:1/api/auth/callback")
+
+
+def _code(idp: TestIdentityProvider, provider: Provider, verifier: str, nonce: str) -> str:
+    url = urlsplit(provider.authorization_url(state="s", nonce=nonce, verifier=verifier))
+    status, location = idp.authorize({k: v[0] for k, v in parse_qs(url.query).items()})
+    assert status == 302
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def test_the_relying_party_verifies_an_honest_login(idp):
+    provider = _provider(idp)
+    id_token = provider.exchange(_code(idp, provider, "v" * 43, "n"), "v" * 43)
+    identity = provider.verify(id_token, "n")
+    assert (identity.email, identity.name, identity.subject) == (
+        "ada@example.com",
+        "Ada Lovelace",
+        "ada",
+    )
+
+
+def test_a_wrong_pkce_verifier_fails_the_exchange(idp):
+    provider = _provider(idp)
+    with pytest.raises(OidcError, match="code exchange failed"):
+        provider.exchange(_code(idp, provider, "v" * 43, "n"), "w" * 43)
+
+
+def test_a_wrong_client_secret_is_a_provider_error_not_the_users(idp):
+    provider = _provider(idp, secret="not-the-secret")
+    with pytest.raises(OidcError) as refused:
+        provider.exchange(_code(idp, provider, "v" * 43, "n"), "v" * 43)
+    assert refused.value.status == 502
+
+
+@pytest.mark.parametrize(
+    ("header", "detail"),
+    [
+        ({"alg": "none"}, "invalid ID token: unsupported signing algorithm"),
+        ({"alg": "HS256"}, "invalid ID token: unsupported signing algorithm"),
+        ({"alg": "RS256", "kid": "unknown-key"}, "invalid ID token: unknown signing key"),
+    ],
+)
+def test_tokens_not_signed_by_a_provider_key_are_refused(idp, header, detail):
+    claims = {"iss": idp.url, "aud": CLIENT_ID, "sub": "x", "nonce": "n"}
+    forged = (
+        ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+            for part in (header, claims)
+        )
+        + ".c2ln"
+    )
+    with pytest.raises(OidcError, match=detail):
+        _provider(idp).verify(forged, "n")
+
+
+def test_an_unreachable_provider_is_502():
+    provider = Provider("http://127.0.0.1:1", CLIENT_ID, CLIENT_SECRET, "http://x/cb")
+    with pytest.raises(OidcError) as failed:
+        provider.authorization_url(state="s", nonce="n", verifier="v")
+    assert failed.value.status == 502

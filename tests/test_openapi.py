@@ -353,6 +353,7 @@ SAMPLES = [
     ("modern", "/api/runs/recent", ""),
     ("modern", "/api/history/{benchmark_result_id}", ""),
     ("modern", "/api/history", "fingerprint={fingerprint}"),
+    ("modern", "/api/series", ""),
     ("modern", "/api/compare/benchmark-results", "baseline={result}&contender={result}"),
     ("modern", "/api/ci/report", "run_ids={run_id}"),
     ("legacy", "/api/", ""),

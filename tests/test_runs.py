@@ -94,9 +94,9 @@ def test_default_branch_run_has_no_fork_point_baseline(client, conn):
     child = make_commit(conn, sha="2" * 40, parent=parent["sha"], timestamp=datetime(2024, 1, 2))
     make_result(conn, run_id="main-run", commit=child)
     assert _errors(_candidates(client, "main-run")) == {
-        "parent": baselines.NOT_COMPUTED,
+        "parent": baselines.NO_MATCH,
         "fork_point": baselines.ON_DEFAULT_BRANCH,
-        "latest_default": baselines.NOT_COMPUTED,
+        "latest_default": baselines.NO_MATCH,
     }
 
 

@@ -75,7 +75,9 @@ def _serve(settings: Settings, server: object, workers: int, threads: int) -> in
     app = create_app(settings, db, read_build_info(settings.db_url))
     host, port = settings.listen()
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    server.run(app, db, bind, workers, threads)  # type: ignore[attr-defined]
+    from conbench.backfill import server_hooks
+
+    server.run(app, db, bind, workers, threads, server_hooks(settings))  # type: ignore[attr-defined]
     return 0
 
 

@@ -17,6 +17,7 @@ import psycopg
 
 from conbench import sql
 from conbench.ids import new_id
+from conbench.queries.backfill import upsert_backfill_jobs
 
 _Q = sql.load("ingest")
 
@@ -76,6 +77,7 @@ class ResultBatch:
     hardware: _Dimension = field(default_factory=_Dimension)
     commits: _Dimension = field(default_factory=_Dimension)
     results: list[dict[str, Any]] = field(default_factory=list)
+    backfills: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def add_case(self, name: str, tags: dict[str, str]) -> str:
         """Case tags are flat str -> str (01 §5.3), so a sorted tuple is an exact key."""
@@ -114,6 +116,13 @@ class ResultBatch:
         row.update((c, columns.get(c)) for c in COMMIT_COLUMNS)
         return self.commits.add((sha, repository), row)
 
+    def add_backfill(self, repository: str, default_branch: str, until_ts: datetime) -> None:
+        """Enqueue the default-branch backfill of a new commit's repository with the insert
+        (05 §5); one job per repository, up to its newest commit."""
+        known = self.backfills.get(repository)
+        if known is None or until_ts > known[1]:
+            self.backfills[repository] = (default_branch, until_ts)
+
     def add_result(self, row: dict[str, Any]) -> str:
         """Queue one result: its RESULT_COLUMNS (absent ones are NULL) and the candidate ids of
         its dimensions (`case_id` ... `commit_id`); returns its new id."""
@@ -146,7 +155,8 @@ _INSERT_RESULTS = " ".join(_Q["insert_results"].split())
 
 def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, str] | None:
     """Store the batch in one statement; returns {result id: history_fingerprint}, or None when
-    a dimension row lost a race and nothing was inserted (run it again: it is then found)."""
+    a dimension row lost a race and nothing was inserted (run it again: it is then found).
+    Backfill jobs of the batch are enqueued next; the caller holds both in one transaction."""
     rows = conn.execute(
         _INSERT_RESULTS,
         {
@@ -158,6 +168,8 @@ def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, st
             "results": _json(batch.results),
         },
     ).fetchall()
+    if batch.backfills:
+        upsert_backfill_jobs(conn, [(r, *job) for r, job in sorted(batch.backfills.items())])
     if len(rows) != len(batch.results):
         return None
     return {row["id"]: row["history_fingerprint"] for row in rows}

@@ -89,11 +89,13 @@ class _Resource:
         redirect(resp, url)
 
     def sign_in(self, resp: falcon.Response, user_id: str) -> None:
+        """Set the OIDC session cookie of `user_id`."""
         value = encode_session(self.settings.session_secret, user_id)
         resp.append_header("Set-Cookie", session_cookie(value, self.base))
 
 
 def redirect(resp: falcon.Response, location: str) -> None:
+    """302 to `location`, never cached (auth redirects carry one-time values)."""
     resp.status = falcon.HTTP_302
     resp.location = location
     resp.cache_control = ["no-store"]
@@ -101,7 +103,7 @@ def redirect(resp: falcon.Response, location: str) -> None:
 
 def local_path(target: str | None) -> str | None:
     """`target` when it is a same-origin relative path (`/x`, not `//host` or `/\\host`)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if not target or not target.startswith("/") or target.startswith("//"):
         return None
     if any(ord(c) < 0x20 or c == "\\" for c in target):
         return None
@@ -130,6 +132,7 @@ def loopback_redirect(uri: str | None) -> bool:
 
 
 def with_query(uri: str, params: dict[str, str]) -> str:
+    """`uri` with `params` appended to the query it already has."""
     parts = urlsplit(uri)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit(parts._replace(query=query))
@@ -142,6 +145,7 @@ def token_body(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def token_info(row: dict[str, Any]) -> dict[str, Any]:
+    """A listed token: no plaintext (it is not stored), timestamps only when set."""
     body = {key: row[key] for key in ("id", "name", "prefix")}
     for key in ("created_at", "last_used_at", "revoked_at"):
         if row[key] is not None:

@@ -9,13 +9,13 @@ import falcon
 
 from conbench import serialize
 from conbench.auth import require_writer
+from conbench.enrichment import commit_resolver
 from conbench.errors import BadRequest, ConbenchError, Problem
 from conbench.ingest import (
     InvalidItems,
     StoredResult,
     StoreRejected,
     SubmissionConflict,
-    commit_resolver_for,
     submit_payloads,
 )
 from conbench.queries.results import get_result
@@ -46,8 +46,8 @@ class _Submit:
     def __init__(self, ctx: Any) -> None:
         self.settings = ctx.settings
         self.db = ctx.db
-        # A GitHub-backed resolver replaces this one when credentials are configured (05).
-        self.commits = commit_resolver_for(ctx.settings.init_schema, ctx.settings.seed)
+        # GitHub enrichment with credentials, else unknown (or, in development, local) commits.
+        self.commits = commit_resolver(ctx.settings)
 
 
 class LegacyCreate(_Submit):

@@ -11,7 +11,6 @@ from benchalerts.conbench_dataclasses import RunComparisonInfo
 from benchalerts.integrations.github import CheckStatus
 from benchalerts.pipeline_steps import BaselineRunCandidates, GetConbenchZComparisonStep
 from benchclients import ConbenchClient
-from benchclients.http import RetryingHTTPClientNonRetryableResponse
 
 from tests import factories, payloads
 from tests.clients.conftest import new_run_id
@@ -22,8 +21,6 @@ PARENT = BaselineRunCandidates.parent
 SLOWER = [10.0, 10.2, 9.9, 10.1, 10.0, 20.0]
 STEADY = [5.0, 5.1, 4.9, 5.05, 4.95, 5.0]
 """Per commit, oldest first, the seconds of case 0 (2x slower on the last commit) and case 1."""
-
-NO_SEARCH = "baseline-run search (04 §8) not built: runs answer 'baseline search not computed yet'"
 
 
 def _post_run(client: ConbenchClient, sha: str, repository: str, seconds: list[float]) -> str:
@@ -96,7 +93,6 @@ def test_commit_without_runs_gives_an_empty_comparison(client_env):
     assert Alerter().github_check_status(comparison) is CheckStatus.ACTION_REQUIRED
 
 
-@pytest.mark.xfail(strict=True, reason=NO_SEARCH)
 def test_contender_run_names_the_run_of_the_parent_commit_as_baseline(client_env, history):
     info = ConbenchClient().get(f"/runs/{history['contender_run']}/")
     run = RunComparisonInfo(ConbenchClient().url, info, PARENT.value)
@@ -113,9 +109,6 @@ def test_contender_run_names_the_run_of_the_parent_commit_as_baseline(client_env
     }
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RetryingHTTPClientNonRetryableResponse, reason="compare routes: issue 4"
-)
 def test_run_compare_pages_through_every_case_with_its_z_score(client_env, history):
     """The call benchalerts makes once it has a baseline run, one case per page."""
     path = f"/compare/runs/{history['baseline_run']}...{history['contender_run']}/"
@@ -132,7 +125,6 @@ def test_run_compare_pages_through_every_case_with_its_z_score(client_env, histo
     assert by_case["case=1"]["analysis"]["lookback_z_score"]["regression_indicated"] is False
 
 
-@pytest.mark.xfail(strict=True, reason=f"{NO_SEARCH}; then compare routes: issue 4")
 def test_step_flags_the_regression_against_the_parent_baseline(client_env, history):
     comparison = _run_step(history["contender_sha"], threshold=5.0)
 

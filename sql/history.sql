@@ -1,0 +1,80 @@
+-- name: list_history_points
+-- The members of one series (04 §9), oldest first: non-failed results (04 §3) with this
+-- fingerprint on a default-branch commit (sha = fork_point_sha) that has a timestamp (a commit
+-- without one cannot be placed in time), each with its SVS in the SQL form of 04 §4 (rows where
+-- it is NULL are skipped). Only the columns the history shapes need.
+-- Index: benchmark_result_history_fingerprint_index (one series, ~1,000 rows at 10M results),
+-- then commit_pkey per member; the sort is over the members only.
+SELECT *
+FROM (
+    SELECT
+        r.id,
+        r.run_id,
+        r.batch_id,
+        r.case_id,
+        r.context_id,
+        r.unit,
+        r.mean,
+        r.data,
+        r.times,
+        r.run_tags,
+        r.timestamp AS result_timestamp,
+        r.change_annotations -> 'begins_distribution_change' AS begins_distribution_change,
+        c.sha AS commit_sha,
+        c.message AS commit_message,
+        c.repository,
+        c.timestamp AS commit_timestamp,
+        CASE
+            WHEN array_length(r.data, 1) = 1 THEN r.mean
+            WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                THEN greatest(r.data[1], r.data[2])
+            WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+            WHEN r.unit LIKE '%%/s' THEN r.max
+            ELSE r.min
+        END AS svs
+    FROM benchmark_result AS r
+    JOIN commit AS c ON c.id = r.commit_id
+    WHERE r.history_fingerprint = %(fingerprint)s
+        AND r.error IS NULL
+        AND r.unit IS NOT NULL
+        AND cardinality(r.data) > 0
+        AND array_position(r.data, NULL) IS NULL
+        AND c.sha = c.fork_point_sha
+        AND c.timestamp IS NOT NULL
+) AS member
+WHERE member.svs IS NOT NULL
+ORDER BY member.commit_timestamp, member.result_timestamp, member.id
+
+-- name: list_series_heads
+-- What a series shows above its points, taken from one of its results: benchmark name and case
+-- tags, context tags, hardware summary, repository and unit.
+-- Index: benchmark_result_pkey, then the primary keys of case, context and hardware.
+SELECT
+    r.id,
+    r.history_fingerprint,
+    r.case_id,
+    r.context_id,
+    r.unit,
+    r.commit_repo_url AS repository,
+    cs.name AS case_name,
+    cs.tags AS case_tags,
+    ctx.tags AS context_tags,
+    h.id AS hardware_id,
+    h.type AS hardware_type,
+    h.name AS hardware_name,
+    h.hash AS hardware_hash
+FROM benchmark_result AS r
+JOIN "case" AS cs ON cs.id = r.case_id
+JOIN context AS ctx ON ctx.id = r.context_id
+JOIN hardware AS h ON h.id = r.hardware_id
+WHERE r.id = ANY(%(ids)s)
+
+-- name: get_newest_result_id_of_fingerprint
+-- The newest result of a fingerprint (non-errored ones first), to head a series asked for by
+-- fingerprint; None when no result has it.
+-- Index: benchmark_result_history_fingerprint_index; the sort is over that series' rows.
+SELECT id
+FROM benchmark_result
+WHERE history_fingerprint = %(fingerprint)s
+ORDER BY error IS NULL DESC, timestamp DESC, id DESC
+LIMIT 1

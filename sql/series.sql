@@ -1,0 +1,210 @@
+-- Series browse (02 §6). A series is a history fingerprint; its points are the members of 04 §9
+-- (non-failed results on default-branch commits with a timestamp, SVS per the SQL form of 04 §4).
+-- Pages are ordered by the commit of each series' newest point, newest first, then fingerprint.
+
+-- name: list_hardware_ids
+-- Hardware rows whose name or hash is the `hardware` filter.
+-- Index: none; hardware is a small dimension table (one row per machine), scanned whole.
+SELECT id
+FROM hardware
+WHERE name = %(hardware)s
+    OR hash = %(hardware)s
+
+-- name: list_case_ids_matching
+-- Up to `limit` cases whose benchmark name contains the search text (`pattern` is an escaped
+-- ILIKE pattern); the caller asks for one more than the narrow bound to tell narrow from broad.
+-- Index: none; case is a dimension table (thousands of rows), scanned whole.
+SELECT id
+FROM "case"
+WHERE name ILIKE %(pattern)s
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: list_default_branch_repositories
+-- Every repository with a default-branch commit, by a skip scan: one probe per repository.
+-- Index: commit_default_branch_repo_ts_index (repository, timestamp) WHERE sha = fork_point_sha.
+WITH RECURSIVE repo AS (
+    (
+        SELECT c.repository
+        FROM commit AS c
+        WHERE c.sha = c.fork_point_sha
+        ORDER BY c.repository
+        LIMIT 1
+    )
+    UNION ALL
+    SELECT (
+        SELECT c.repository
+        FROM commit AS c
+        WHERE c.sha = c.fork_point_sha
+            AND c.repository > repo.repository
+        ORDER BY c.repository
+        LIMIT 1
+    )
+    FROM repo
+    WHERE repo.repository IS NOT NULL
+)
+SELECT repository
+FROM repo
+WHERE repository IS NOT NULL
+
+-- name: list_window_commits
+-- The browse window: the newest `limit` default-branch commits (with a timestamp, at or before
+-- `until` when given: a result never predates its commit's author date) of these repositories
+-- that carry a non-errored result, newest first.
+-- Index: commit_default_branch_repo_ts_index scanned backwards per repository (stopping at
+-- `limit`), each commit checked with one probe of benchmark_result_commit_id_index; the
+-- per-repository lists are merged and cut to `limit`.
+SELECT w.id, w.timestamp
+FROM unnest(%(repositories)s::text[]) AS repo (name)
+CROSS JOIN LATERAL (
+    SELECT c.id, c.timestamp
+    FROM commit AS c
+    WHERE c.repository = repo.name
+        AND c.sha = c.fork_point_sha
+        AND c.timestamp IS NOT NULL
+        AND (%(until)s::timestamp IS NULL OR c.timestamp <= %(until)s)
+        AND EXISTS (
+            SELECT 1
+            FROM benchmark_result AS r
+            WHERE r.commit_id = c.id
+                AND r.error IS NULL
+        )
+    ORDER BY c.timestamp DESC, c.id DESC
+    LIMIT %(limit)s
+) AS w
+ORDER BY w.timestamp DESC, w.id DESC
+LIMIT %(limit)s
+
+-- name: list_commit_fingerprints
+-- The fingerprints with a member on each of a batch of window commits, after the row filters
+-- (hardware ids, a broad benchmark-name pattern, the result time window). The walk reads the
+-- window newest commit first, a batch at a time, and stops once the page is full.
+-- Index: benchmark_result_commit_id_index (a few thousand rows per commit); case_id through a
+-- hashed subplan over case. Executed unprepared so the planner sees which filters are set.
+SELECT DISTINCT r.commit_id, r.history_fingerprint
+FROM benchmark_result AS r
+WHERE r.commit_id = ANY(%(commit_ids)s)
+    AND r.error IS NULL
+    AND r.unit IS NOT NULL
+    AND cardinality(r.data) > 0
+    AND array_position(r.data, NULL) IS NULL
+    AND (
+        CASE
+            WHEN array_length(r.data, 1) = 1 THEN r.mean
+            WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                THEN greatest(r.data[1], r.data[2])
+            WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+            WHEN r.unit LIKE '%%/s' THEN r.max
+            ELSE r.min
+        END
+    ) IS NOT NULL
+    AND (%(hardware_ids)s::text[] IS NULL OR r.hardware_id = ANY(%(hardware_ids)s))
+    AND (
+        %(case_pattern)s::text IS NULL
+        OR r.case_id IN (SELECT cs.id FROM "case" AS cs WHERE cs.name ILIKE %(case_pattern)s)
+    )
+    AND (%(since)s::timestamp IS NULL OR r.timestamp >= %(since)s)
+    AND (%(until)s::timestamp IS NULL OR r.timestamp <= %(until)s)
+
+-- name: list_exact_series
+-- Without a window: each series of one fingerprint and/or a few cases (a narrow search; a broad
+-- one only next to a fingerprint) with the commit of its newest member passing the filters, in
+-- page order after the cursor.
+-- Index: benchmark_result_history_fingerprint_index or benchmark_result_case_id_index (at most
+-- 64 cases), then commit_pkey per row. Executed unprepared so the planner sees which is set.
+SELECT latest.history_fingerprint, latest.commit_id, latest.commit_timestamp
+FROM (
+    SELECT DISTINCT ON (r.history_fingerprint)
+        r.history_fingerprint,
+        c.id AS commit_id,
+        c.timestamp AS commit_timestamp
+    FROM benchmark_result AS r
+    JOIN commit AS c ON c.id = r.commit_id
+    WHERE (%(fingerprint)s::text IS NULL OR r.history_fingerprint = %(fingerprint)s)
+        AND (%(case_ids)s::text[] IS NULL OR r.case_id = ANY(%(case_ids)s))
+        AND (
+            %(case_pattern)s::text IS NULL
+            OR r.case_id IN (SELECT cs.id FROM "case" AS cs WHERE cs.name ILIKE %(case_pattern)s)
+        )
+        AND r.error IS NULL
+        AND r.unit IS NOT NULL
+        AND cardinality(r.data) > 0
+        AND array_position(r.data, NULL) IS NULL
+        AND (
+            CASE
+                WHEN array_length(r.data, 1) = 1 THEN r.mean
+                WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                    THEN greatest(r.data[1], r.data[2])
+                WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+                WHEN r.unit LIKE '%%/s' THEN r.max
+                ELSE r.min
+            END
+        ) IS NOT NULL
+        AND (%(hardware_ids)s::text[] IS NULL OR r.hardware_id = ANY(%(hardware_ids)s))
+        AND (%(since)s::timestamp IS NULL OR r.timestamp >= %(since)s)
+        AND (%(until)s::timestamp IS NULL OR r.timestamp <= %(until)s)
+        AND c.sha = c.fork_point_sha
+        AND c.timestamp IS NOT NULL
+        AND (%(repository)s::text IS NULL OR c.repository = %(repository)s)
+    ORDER BY r.history_fingerprint, c.timestamp DESC, c.id DESC
+) AS latest
+WHERE %(cursor_ts)s::timestamp IS NULL
+    OR latest.commit_timestamp < %(cursor_ts)s
+    OR (latest.commit_timestamp = %(cursor_ts)s AND latest.commit_id < %(cursor_commit)s)
+    OR (
+        latest.commit_timestamp = %(cursor_ts)s
+        AND latest.commit_id = %(cursor_commit)s
+        AND latest.history_fingerprint > %(cursor_fingerprint)s
+    )
+ORDER BY latest.commit_timestamp DESC, latest.commit_id DESC, latest.history_fingerprint
+LIMIT %(limit)s
+
+-- name: list_series_members
+-- The newest `per_series` members of each fingerprint (oldest first within a fingerprint) and
+-- every fingerprint's total member count: what status, sparkline and the latest point need.
+-- Index: benchmark_result_history_fingerprint_index (one bitmap scan for the page's
+-- fingerprints), commit joined by primary key; the window sort is per page, not per table.
+SELECT *
+FROM (
+    SELECT
+        member.*,
+        row_number() OVER (
+            PARTITION BY member.history_fingerprint
+            ORDER BY member.commit_timestamp DESC, member.result_timestamp DESC, member.id DESC
+        ) AS recency,
+        count(*) OVER (PARTITION BY member.history_fingerprint) AS point_count
+    FROM (
+        SELECT
+            r.history_fingerprint,
+            r.id,
+            r.unit,
+            r.timestamp AS result_timestamp,
+            r.change_annotations -> 'begins_distribution_change' AS begins_distribution_change,
+            c.sha AS commit_sha,
+            c.timestamp AS commit_timestamp,
+            CASE
+                WHEN array_length(r.data, 1) = 1 THEN r.mean
+                WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                    THEN greatest(r.data[1], r.data[2])
+                WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+                WHEN r.unit LIKE '%%/s' THEN r.max
+                ELSE r.min
+            END AS svs
+        FROM benchmark_result AS r
+        JOIN commit AS c ON c.id = r.commit_id
+        WHERE r.history_fingerprint = ANY(%(fingerprints)s)
+            AND r.error IS NULL
+            AND r.unit IS NOT NULL
+            AND cardinality(r.data) > 0
+            AND array_position(r.data, NULL) IS NULL
+            AND c.sha = c.fork_point_sha
+            AND c.timestamp IS NOT NULL
+    ) AS member
+    WHERE member.svs IS NOT NULL
+) AS ranked
+WHERE ranked.recency <= %(per_series)s
+ORDER BY
+    ranked.history_fingerprint,
+    ranked.commit_timestamp,
+    ranked.result_timestamp,
+    ranked.id
