@@ -75,14 +75,12 @@ def numpy_stdev(x: Sequence[float]) -> float:
 
 
 def numpy_percentile(sorted_x: Sequence[float], percent: float) -> float:
-    """`np.percentile(x, percent)` with the default linear method, given sorted values."""
+    """`np.percentile(x, percent)` with the default "linear" method (position `(n-1)*q`, numpy's
+    `_lerp`), given sorted values."""
     n = len(sorted_x)
-    q = percent / 100
-    virtual = n * q + (1 + q * (1 - 1 - 1)) - 1
+    virtual = (n - 1) * (percent / 100)
     if virtual >= n - 1:
         return sorted_x[-1]
-    if virtual < 0:
-        return sorted_x[0]
     below = math.floor(virtual)
     gamma = virtual - below
     a, b = sorted_x[below], sorted_x[below + 1]

@@ -103,6 +103,8 @@ _ANALYSIS: dict[tuple[str, str], Operation] = {
         {200: Response("A page of runs.", ref("RecentRuns")), 422: _INVALID},
         params=(page_size(100, 25), Param("repository", string(), "Only this repository."),
                 CURSOR),
+        description="Bounded: the newest results are read until `page_size` runs are found or "
+        "50,000 results were read; each run found is then counted exactly.",
     ),
     ("GET", "/api/series"): Operation(
         "listSeries", "Browse benchmark series", "Series", "public",
@@ -157,6 +159,8 @@ _ANALYSIS: dict[tuple[str, str], Operation] = {
             Param("baseline", enum(*BASELINES), "Baseline commit (default `fork_point`)."),
             *_THRESHOLDS,
         ),
+        description="At most 5,000 contender results. A commit without runs is a report with "
+        "status `action_required`; run ids of which none exists answer 404.",
     ),
 }
 

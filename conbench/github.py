@@ -47,7 +47,14 @@ class GitHubError(Exception):
 
 
 class _Retryable(Exception):
-    """An attempt that may succeed when repeated (network error, timeout, 5xx)."""
+    """An attempt that may succeed when repeated: `kind` is network or timeout."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+_DEADLINE = "GitHub call deadline exceeded"
 
 
 def token_label(token: str) -> str:
@@ -167,7 +174,7 @@ class GitHubClient:
             try:
                 status, headers, body = self._send("GET", path, params, token, end)
             except _Retryable as exc:
-                self._backoff(attempt, end, GitHubError(str(exc), kind=_kind(exc)))
+                self._backoff(attempt, end, GitHubError(str(exc), kind=exc.kind))
                 continue
             remaining = headers.get("x-ratelimit-remaining")
             log.debug(
@@ -232,7 +239,7 @@ class GitHubClient:
         try:
             status, _, body = self._send("POST", path, None, signed, deadline)
         except _Retryable as exc:
-            raise GitHubError(f"GitHub App token exchange: {exc}", kind=_kind(exc)) from None
+            raise GitHubError(f"GitHub App token exchange: {exc}", kind=exc.kind) from None
         if status not in (200, 201):
             kind = "auth" if status in (401, 403) else "http"
             raise GitHubError(f"GitHub App token exchange: {status}", kind=kind, status=status)
@@ -274,7 +281,7 @@ class GitHubClient:
         abandoned once the deadline passes, so a slow server cannot hold the caller."""
         remaining = deadline - self._clock()
         if remaining <= 0:
-            raise _Retryable("GitHub call deadline exceeded")
+            raise _Retryable(_DEADLINE, "timeout")
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
@@ -295,16 +302,12 @@ class GitHubClient:
                 for chunk in resp.iter_content(_CHUNK):
                     body += chunk
                     if self._clock() > deadline:
-                        raise _Retryable("GitHub call deadline exceeded")
+                        raise _Retryable(_DEADLINE, "timeout")
                 return resp.status_code, resp.headers, bytes(body)
         except requests.Timeout:
-            raise _Retryable("GitHub call deadline exceeded") from None
+            raise _Retryable(_DEADLINE, "timeout") from None
         except requests.RequestException as exc:
-            raise _Retryable(f"GitHub network error ({type(exc).__name__})") from None
-
-
-def _kind(exc: Exception) -> str:
-    return "timeout" if "deadline" in str(exc) else "network"
+            raise _Retryable(f"GitHub network error ({type(exc).__name__})", "network") from None
 
 
 def _json(body: bytes, path: str) -> Any:

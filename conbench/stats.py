@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conbench.aggregates import is_failed, less_is_better
+from conbench.aggregates import numpy_percentile as percentile
 from conbench.rolling import (
     commit_windows,
     dense_ranks,
@@ -99,21 +100,6 @@ def _divide(numerator: float, denominator: float) -> float:
             return math.nan
         return math.copysign(math.inf, numerator) * math.copysign(1.0, denominator)
     return numerator / denominator
-
-
-def percentile(sorted_x: Sequence[float], percent: float) -> float:
-    """`np.percentile(x, percent)` (method "linear": position `(n-1)*q`, numpy's `_lerp`)."""
-    n = len(sorted_x)
-    virtual = (n - 1) * (percent / 100)
-    if virtual >= n - 1:
-        return sorted_x[-1]
-    below = math.floor(virtual)
-    gamma = virtual - below
-    a, b = sorted_x[below], sorted_x[below + 1]
-    diff = b - a
-    if gamma >= 0.5:
-        return b - diff * (1 - gamma)
-    return a + diff * gamma
 
 
 def shift_z_scores(svs: Sequence[float], window: int = DISTRIBUTION_COMMITS) -> list[float]:

@@ -31,6 +31,9 @@ INT64 = (-(2**63), 2**63 - 1)
 
 Path = tuple[str | int, ...]
 
+# One email address, as the legacy user and login schemas accepted it.
+EMAIL = re.compile(r"[^@\s]+@(?:[^@\s.]+(?:\.[^@\s.]+)+|localhost)")
+
 
 class FieldError(Exception):
     """One value failed one check; the message is the marshmallow text."""

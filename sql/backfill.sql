@@ -27,11 +27,12 @@ DO UPDATE SET
     updated_at = excluded.updated_at
 RETURNING j.id, j.repository
 
--- name: claim_backfill_job
--- Claim the oldest claimable job (commit_backfill_job_status_index): pending with its retry time
--- (lease_until) reached, or running with its lease expired or its worker's lock free. The
--- claimer takes the advisory lock in the same statement (`locked`; false: another session still
--- holds it, so leave the job alone). %(repositories)s, when not NULL, limits the choice.
+-- name: update_backfill_job_claimed
+-- Claim the oldest claimable job (commit_backfill_job_status_index) and return it; no row:
+-- nothing to do. Claimable: pending with its retry time (lease_until) reached, or running with
+-- its lease expired or its worker's lock free. The claimer takes the advisory lock in the same
+-- statement (`locked`; false: another session still holds it, so leave the job alone).
+-- %(repositories)s, when not NULL, limits the choice.
 UPDATE commit_backfill_job AS j
 SET
     status = 'running',

@@ -59,15 +59,17 @@ ORDER BY g.run_id, g.commit_id
 -- name: list_contender_results
 -- The contender rows of a CI report: every result of the given runs (only those on one commit when
 -- commit_id is set), ordered by run, then id; the case, context, info and hardware come by id from
--- list_result_entities (a few distinct rows, decoded once). Index: benchmark_result_run_id_index.
+-- list_result_entities (a few distinct rows, decoded once). Measurements arrive as float8: the
+-- cast rounds the stored decimal correctly, exactly as Python's float(Decimal) would, and saves
+-- the Decimal objects. Index: benchmark_result_run_id_index.
 SELECT
     r.id,
     r.run_id,
     r.timestamp,
     r.unit,
-    r.data,
-    r.min,
-    r.max,
+    r.data::float8[] AS data,
+    r.min::float8 AS min,
+    r.max::float8 AS max,
     r.error,
     r.history_fingerprint,
     r.case_id,
@@ -102,7 +104,8 @@ WHERE id = ANY(%(hardware_ids)s)
 
 -- name: list_baseline_results
 -- The newest result (timestamp, then id) of each fingerprint in each of the given baseline runs,
--- among the given (distinct) fingerprints, with its commit's sha and timestamp. The fingerprints
+-- among the given (distinct) fingerprints, with its commit's sha and timestamp (measurements as
+-- float8, as list_contender_results). The fingerprints
 -- are joined as a set (hashed), not compared as an ANY list, so planning stays cheap for 5000 of
 -- them. Index: benchmark_result_run_id_index; commit_pkey.
 SELECT DISTINCT ON (r.run_id, r.history_fingerprint)
@@ -110,9 +113,9 @@ SELECT DISTINCT ON (r.run_id, r.history_fingerprint)
     r.run_id,
     r.timestamp,
     r.unit,
-    r.data,
-    r.min,
-    r.max,
+    r.data::float8[] AS data,
+    r.min::float8 AS min,
+    r.max::float8 AS max,
     r.error,
     r.history_fingerprint,
     c.sha AS commit_sha,

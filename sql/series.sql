@@ -76,12 +76,15 @@ ORDER BY w.timestamp DESC, w.id DESC
 LIMIT %(limit)s
 
 -- name: list_commit_fingerprints
--- The fingerprints with a member on each of a batch of window commits, after the row filters
--- (hardware ids, a broad benchmark-name pattern, the result time window). The walk reads the
--- window newest commit first, a batch at a time, and stops once the page is full.
+-- The fingerprints (sorted, one array per commit: cheap to transfer) with a member on each of a
+-- batch of window commits, after the row filters (hardware ids, a broad benchmark-name pattern,
+-- the result time window). The walk reads the window newest commit first, a batch at a time,
+-- and stops once the page is full.
 -- Index: benchmark_result_commit_id_index (a few thousand rows per commit); case_id through a
 -- hashed subplan over case. Executed unprepared so the planner sees which filters are set.
-SELECT DISTINCT r.commit_id, r.history_fingerprint
+SELECT
+    r.commit_id,
+    array_agg(DISTINCT r.history_fingerprint ORDER BY r.history_fingerprint) AS fingerprints
 FROM benchmark_result AS r
 WHERE r.commit_id = ANY(%(commit_ids)s)
     AND r.error IS NULL
@@ -105,21 +108,19 @@ WHERE r.commit_id = ANY(%(commit_ids)s)
     )
     AND (%(since)s::timestamp IS NULL OR r.timestamp >= %(since)s)
     AND (%(until)s::timestamp IS NULL OR r.timestamp <= %(until)s)
+GROUP BY r.commit_id
 
 -- name: list_exact_series
 -- Without a window: each series of one fingerprint and/or a few cases (a narrow search; a broad
 -- one only next to a fingerprint) with the commit of its newest member passing the filters, in
 -- page order after the cursor.
 -- Index: benchmark_result_history_fingerprint_index or benchmark_result_case_id_index (at most
--- 64 cases), then commit_pkey per row. Executed unprepared so the planner sees which is set.
-SELECT latest.history_fingerprint, latest.commit_id, latest.commit_timestamp
-FROM (
-    SELECT DISTINCT ON (r.history_fingerprint)
-        r.history_fingerprint,
-        c.id AS commit_id,
-        c.timestamp AS commit_timestamp
+-- 64 cases), materialized first (the planner underestimates `sha = fork_point_sha` and would
+-- loop over every default-branch commit instead), then commit_pkey per row. Executed unprepared
+-- so the planner sees which filter is set.
+WITH candidate AS MATERIALIZED (
+    SELECT r.history_fingerprint, r.commit_id
     FROM benchmark_result AS r
-    JOIN commit AS c ON c.id = r.commit_id
     WHERE (%(fingerprint)s::text IS NULL OR r.history_fingerprint = %(fingerprint)s)
         AND (%(case_ids)s::text[] IS NULL OR r.case_id = ANY(%(case_ids)s))
         AND (
@@ -143,10 +144,19 @@ FROM (
         AND (%(hardware_ids)s::text[] IS NULL OR r.hardware_id = ANY(%(hardware_ids)s))
         AND (%(since)s::timestamp IS NULL OR r.timestamp >= %(since)s)
         AND (%(until)s::timestamp IS NULL OR r.timestamp <= %(until)s)
-        AND c.sha = c.fork_point_sha
+)
+SELECT latest.history_fingerprint, latest.commit_id, latest.commit_timestamp
+FROM (
+    SELECT DISTINCT ON (candidate.history_fingerprint)
+        candidate.history_fingerprint,
+        c.id AS commit_id,
+        c.timestamp AS commit_timestamp
+    FROM candidate
+    JOIN commit AS c ON c.id = candidate.commit_id
+    WHERE c.sha = c.fork_point_sha
         AND c.timestamp IS NOT NULL
         AND (%(repository)s::text IS NULL OR c.repository = %(repository)s)
-    ORDER BY r.history_fingerprint, c.timestamp DESC, c.id DESC
+    ORDER BY candidate.history_fingerprint, c.timestamp DESC, c.id DESC
 ) AS latest
 WHERE %(cursor_ts)s::timestamp IS NULL
     OR latest.commit_timestamp < %(cursor_ts)s
@@ -162,45 +172,48 @@ LIMIT %(limit)s
 -- name: list_series_members
 -- The newest `per_series` members of each fingerprint (oldest first within a fingerprint) and
 -- every fingerprint's total member count: what status, sparkline and the latest point need.
--- Index: benchmark_result_history_fingerprint_index (one bitmap scan for the page's
--- fingerprints), commit joined by primary key; the window sort is per page, not per table.
+-- Index: benchmark_result_history_fingerprint_index (one scan for the page's fingerprints),
+-- materialized first for the same misestimate as above, then commit_pkey per row; the window
+-- sort covers the page's rows only. SVS as float8 (exact for stored values, cheap to decode).
+WITH candidate AS MATERIALIZED (
+    SELECT
+        r.history_fingerprint,
+        r.id,
+        r.unit,
+        r.commit_id,
+        r.timestamp AS result_timestamp,
+        r.change_annotations -> 'begins_distribution_change' AS begins_distribution_change,
+        CASE
+            WHEN array_length(r.data, 1) = 1 THEN r.mean
+            WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                THEN greatest(r.data[1], r.data[2])
+            WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+            WHEN r.unit LIKE '%%/s' THEN r.max
+            ELSE r.min
+        END::float8 AS svs
+    FROM benchmark_result AS r
+    WHERE r.history_fingerprint = ANY(%(fingerprints)s)
+        AND r.error IS NULL
+        AND r.unit IS NOT NULL
+        AND cardinality(r.data) > 0
+        AND array_position(r.data, NULL) IS NULL
+)
 SELECT *
 FROM (
     SELECT
-        member.*,
+        candidate.*,
+        c.sha AS commit_sha,
+        c.timestamp AS commit_timestamp,
         row_number() OVER (
-            PARTITION BY member.history_fingerprint
-            ORDER BY member.commit_timestamp DESC, member.result_timestamp DESC, member.id DESC
+            PARTITION BY candidate.history_fingerprint
+            ORDER BY c.timestamp DESC, candidate.result_timestamp DESC, candidate.id DESC
         ) AS recency,
-        count(*) OVER (PARTITION BY member.history_fingerprint) AS point_count
-    FROM (
-        SELECT
-            r.history_fingerprint,
-            r.id,
-            r.unit,
-            r.timestamp AS result_timestamp,
-            r.change_annotations -> 'begins_distribution_change' AS begins_distribution_change,
-            c.sha AS commit_sha,
-            c.timestamp AS commit_timestamp,
-            CASE
-                WHEN array_length(r.data, 1) = 1 THEN r.mean
-                WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
-                    THEN greatest(r.data[1], r.data[2])
-                WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
-                WHEN r.unit LIKE '%%/s' THEN r.max
-                ELSE r.min
-            END AS svs
-        FROM benchmark_result AS r
-        JOIN commit AS c ON c.id = r.commit_id
-        WHERE r.history_fingerprint = ANY(%(fingerprints)s)
-            AND r.error IS NULL
-            AND r.unit IS NOT NULL
-            AND cardinality(r.data) > 0
-            AND array_position(r.data, NULL) IS NULL
-            AND c.sha = c.fork_point_sha
-            AND c.timestamp IS NOT NULL
-    ) AS member
-    WHERE member.svs IS NOT NULL
+        count(*) OVER (PARTITION BY candidate.history_fingerprint) AS point_count
+    FROM candidate
+    JOIN commit AS c ON c.id = candidate.commit_id
+    WHERE candidate.svs IS NOT NULL
+        AND c.sha = c.fork_point_sha
+        AND c.timestamp IS NOT NULL
 ) AS ranked
 WHERE ranked.recency <= %(per_series)s
 ORDER BY

@@ -80,8 +80,23 @@ def template_db_name(pg_admin_url: str) -> Iterator[str]:
     name = f"cbt_{_worker()}_template"
     url = create_database(pg_admin_url, name)
     run_migrations(url)
+    _disable_autovacuum(url)
     yield name
     drop_database(pg_admin_url, name)
+
+
+def _disable_autovacuum(url: str) -> None:
+    """Autovacuum's ANALYZE rewrites table statistics in place, even while a test's uncommitted
+    rows and its own ANALYZE are what the query-plan tests rely on; the clones inherit this."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            " WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(sql.SQL(table))
+            )
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,13 @@ def test_a_success_exits_0(served):
     assert "**no regressions**" in proc.stdout
 
 
+def test_skipped_exits_0(served):
+    proc = commit(served, "commit-02", "--baseline", "parent")
+    assert proc.returncode == 0, proc.stderr
+    assert "Conbench CI report: skipped" in proc.stdout
+    assert "**no row has enough baseline history for z-score analysis**" in proc.stdout
+
+
 def test_action_required_exits_1_and_names_the_baseline_problem(served):
     proc = commit(served, "commit-05")
     assert proc.returncode == 1

@@ -606,3 +606,22 @@ def test_no_results_in_selected_runs_needs_action():
         "action_required",
         "selected runs contain no benchmark results",
     )
+
+
+def test_a_timed_out_report_is_a_422_asking_to_narrow_the_request(client, monkeypatch):
+    from conbench.db import QueryTimeout
+
+    def cancelled(*args, **kwargs):
+        raise QueryTimeout("cancelled")
+
+    monkeypatch.setattr(ci_report, "build_report", cancelled)
+    resp = client.simulate_get("/api/ci/report", query_string="run_ids=x")
+    assert resp.status_code == 422
+    assert resp.json["detail"] == (
+        "read query timed out; narrow the request, reduce page size, add filters, or retry a "
+        "more specific lookup"
+    )
+
+
+def test_the_slashed_path_is_not_a_route(client):
+    assert client.simulate_get("/api/ci/report/", query_string="run_ids=x").status_code == 404

@@ -3,6 +3,7 @@ points, the shared request budget, and the unknown-commit degrade through a real
 
 import json
 import logging
+import statistics
 import time
 from datetime import UTC, datetime
 
@@ -244,6 +245,20 @@ def test_a_second_default_branch_commit_raises_the_open_jobs_until(writer, conn,
     assert job["until_ts"] == datetime(2023, 1, 1, 4, 0)
 
 
+def test_a_bulk_submission_enqueues_one_job_per_repository_up_to_its_newest_commit(
+    writer, conn, fake
+):
+    history = fake.repos["org/repo"].history
+    bodies = [{**body_for(sha), "submission_key": sha} for sha in (history[4], history[1])]
+    assert writer.simulate_post("/api/results", json=bodies, headers=AUTH).status_code == 201
+    (job,) = conn.execute("SELECT * FROM commit_backfill_job").fetchall()
+    assert job["until_ts"] == datetime(2023, 1, 1, 4, 0)
+    assert {commit_row(conn, sha)["fork_point_sha"] for sha in history[1:5:3]} == {
+        history[1],
+        history[4],
+    }
+
+
 def test_a_pull_request_commit_enqueues_no_backfill(writer, conn, fake):
     fake.add_commit("org/repo", "f" * 40, fork_point=fake.repos["org/repo"].history[1])
     fake.add_pull("org/repo", 3, "alice:fix", "f" * 40)
@@ -282,15 +297,31 @@ def test_github_down_still_stores_the_result_with_an_unknown_commit(writer, conn
     assert conn.execute("SELECT count(*) AS n FROM commit_backfill_job").fetchone()["n"] == 0
 
 
+def within_budget(waits, budget):
+    """Budget + 100 ms for the typical (median) wait; a machine busy with parallel tests may
+    delay a thread's wake-up now and then, so single samples get 300 ms of scheduling slack.
+    A client that waited for the slow answer itself would take seconds."""
+    typical = statistics.median(waits)
+    return typical < budget + 0.1 and max(waits) < budget + 0.3
+
+
 def test_a_post_never_waits_on_a_slow_github_longer_than_the_budget(writer, conn, fake):
-    fake.slow(5.0)
-    sha = fake.repos["org/repo"].history[2]
-    started = time.monotonic()
-    resp = writer.simulate_post("/api/benchmark-results/", json=body_for(sha), headers=AUTH)
-    elapsed = time.monotonic() - started
-    assert resp.status_code == 201
-    assert elapsed < 0.5 + 0.1, f"POST took {elapsed:.3f}s with a 500ms budget"
-    assert commit_row(conn, sha)["timestamp"] is None
+    fake.slow(5.0, "/commits/")
+    history = fake.repos["org/repo"].history
+
+    def post(sha):
+        started = time.monotonic()
+        resp = writer.simulate_post("/api/benchmark-results/", json=body_for(sha), headers=AUTH)
+        assert resp.status_code == 201
+        return time.monotonic() - started
+
+    post("known")  # unknown from now on: later POSTs of it make no GitHub call
+    waits = []
+    for sha in history:
+        baseline = post("known")
+        waits.append(post(sha) - baseline)
+        assert commit_row(conn, sha)["timestamp"] is None
+    assert within_budget(waits, 0.5), waits
 
 
 # --- a real server --------------------------------------------------------------------------------
@@ -329,13 +360,13 @@ def test_a_real_server_answers_within_the_budget_and_counts_unknown_commits_acro
         for i in range(8):
             baseline = post("known")
             waits.append(post(sha_for(f"slow {i}")) - baseline)
-        assert max(waits) < 0.3 + 0.1, waits
+        assert within_budget(waits, 0.3), waits
         logged = [
             json.loads(line)["seconds"]
             for line in server.log().splitlines()
             if "stored unknown commit" in line
         ]
-        assert len(logged) == 9 and max(logged) < 0.3 + 0.1, logged
+        assert len(logged) == 9 and within_budget(logged, 0.3), logged
         metrics = requests.get(server.base_url + "/metrics", timeout=5).text
         assert "conbench_github_unknown_commits_total 9.0" in metrics
         assert TOKEN not in server.log()

@@ -7,9 +7,11 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from psycopg import sql
 
 from conbench.resources.history import numstr
 from conbench.seed import seed_demo_data
+from conbench.sql import load as load_queries
 from tests.factories import make_commit, make_result
 
 DEMO_HISTORY = ["commit-01", "commit-02", "commit-03", "commit-04", "commit-05"]
@@ -323,3 +325,42 @@ def test_modern_history_timeout_is_a_422_problem(client, locked_case_table):
     assert resp.status_code == 422
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json["detail"].startswith("read query timed out; narrow the request")
+
+
+def spread_results(conn, row: dict, commits: list[dict], fingerprints: int = 100) -> None:
+    """Copies of `row`: one per (commit, fingerprint) pair, `fingerprints` series on every commit,
+    then ANALYZE (rolled back with the test): a table the planner treats as big."""
+    varied = {
+        "id": "r.id || lpad(g::text, 8, '0')",
+        "history_fingerprint": "'fp-' || lpad((g %% %(n)s)::text, 4, '0')",
+        "commit_id": "(%(commits)s::text[])[1 + g / %(n)s]",
+    }
+    columns = sql.SQL(", ").join(
+        sql.SQL(varied[name]) if name in varied else sql.Identifier("r", name) for name in row
+    )
+    query = sql.SQL(
+        "INSERT INTO benchmark_result ({}) SELECT {} FROM benchmark_result AS r,"
+        " generate_series(0, %(count)s - 1) AS g WHERE r.id = %(id)s"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, row)), columns)
+    params = {
+        "id": row["id"],
+        "n": fingerprints,
+        "commits": [c["id"] for c in commits],
+        "count": fingerprints * len(commits),
+    }
+    conn.execute(query, params)
+    conn.execute("ANALYZE benchmark_result")
+    conn.execute("ANALYZE commit")
+
+
+def test_history_query_reads_one_series_through_the_fingerprint_index(conn):
+    commits = [
+        make_commit(conn, f"plan-{i:03d}", timestamp=datetime(2024, 1, 1) + timedelta(hours=i))
+        for i in range(200)
+    ]
+    spread_results(conn, make_result(conn, commit=commits[0]), commits)
+    query = "EXPLAIN " + load_queries("history")["list_history_points"]
+    plan = "\n".join(r["QUERY PLAN"] for r in conn.execute(query, {"fingerprint": "fp-0007"}))
+    # Read once, up front: never once per default-branch commit.
+    assert "CTE series" in plan
+    assert "benchmark_result_history_fingerprint_index" in plan.split("CTE series")[1]

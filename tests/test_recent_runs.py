@@ -201,3 +201,15 @@ def test_recent_queries_use_the_indexes_their_doc_lines_name(conn):
     summaries = _plan(conn, "list_run_summaries", run_ids=["clone-run-7"], sample_ids=["x"])
     assert "benchmark_result_run_id_index" in summaries
     assert "benchmark_result_pkey" in summaries
+
+
+def test_a_timed_out_walk_is_a_422_asking_to_narrow_the_request(client, monkeypatch):
+    from conbench.db import QueryTimeout
+
+    def cancelled(*args, **kwargs):
+        raise QueryTimeout("cancelled")
+
+    monkeypatch.setattr(recent, "list_recent_run_keys", cancelled)
+    resp = client.simulate_get("/api/runs/recent")
+    assert resp.status_code == 422
+    assert resp.json["detail"].startswith("read query timed out; narrow the request")

@@ -8,7 +8,9 @@ import pytest
 
 from conbench.queries import series as queries
 from conbench.seed import seed_demo_data
+from conbench.sql import load as load_queries
 from tests.factories import make_case, make_commit, make_hardware, make_result
+from tests.test_history import spread_results
 
 BASE = datetime(2024, 5, 1, 8, 0)
 STEADY = [10.0, 10.1, 9.9, 10.0, 10.2, 9.8]
@@ -28,12 +30,11 @@ def _series(conn, name: str, commits: list[dict], values: list[float], **overrid
     rows = []
     case_id = make_case(conn, name, {})
     for commit, value in zip(commits, values, strict=True):
-        rows.append(
-            make_result(
-                conn, commit=commit, case_id=case_id, data=[value],
-                timestamp=commit["timestamp"] + timedelta(hours=1), **overrides,
-            )  # fmt: skip
+        when = commit["timestamp"] + timedelta(hours=1)
+        row = make_result(
+            conn, commit=commit, case_id=case_id, data=[value], timestamp=when, **overrides
         )
+        rows.append(row)
     return rows
 
 
@@ -273,3 +274,30 @@ def test_series_timeout_is_a_422_problem(client, work_db_url, conn):
         other.rollback()
     assert resp.status_code == 422
     assert resp.json["detail"].startswith("read query timed out")
+
+
+def _plan(conn, name: str, **params) -> str:
+    query = "EXPLAIN " + load_queries("series")[name]
+    rows = conn.execute(query, params, prepare=False)
+    return "\n".join(row["QUERY PLAN"] for row in rows)
+
+
+def test_series_queries_use_the_indexes_their_doc_lines_name(conn):
+    commits = _commits(conn, 200)
+    spread_results(conn, make_result(conn, commit=commits[0]), commits)
+    filters = {"hardware_ids": None, "case_pattern": None, "since": None, "until": None}
+    repositories = [commits[0]["repository"]]
+    window = _plan(conn, "list_window_commits", repositories=repositories, until=None, limit=81)
+    assert "Index Scan Backward using commit_default_branch_repo_ts_index" in window
+    assert "benchmark_result_commit_id_index" in window
+    walk = _plan(conn, "list_commit_fingerprints", commit_ids=[commits[-1]["id"]], **filters)
+    assert "benchmark_result_commit_id_index" in walk
+    members = _plan(conn, "list_series_members", fingerprints=["fp-0001"], per_series=256)
+    assert "benchmark_result_history_fingerprint_index" in members.split("CTE candidate")[1]
+    exact = {
+        **filters, "fingerprint": "fp-0001", "case_ids": None, "repository": None,
+        "cursor_ts": None, "cursor_commit": None, "cursor_fingerprint": None, "limit": 25,
+    }  # fmt: skip
+    assert "benchmark_result_history_fingerprint_index" in _plan(conn, "list_exact_series", **exact)
+    by_case = {**exact, "fingerprint": None, "case_ids": [make_case(conn, "rare", {})]}
+    assert "benchmark_result_case_id_index" in _plan(conn, "list_exact_series", **by_case)

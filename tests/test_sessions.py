@@ -295,15 +295,16 @@ def test_users_me_ignores_bearer_tokens(web, user_token):
     assert resp.json["detail"] == "authentication required"
 
 
-@pytest.mark.parametrize(
-    "cookie",
-    [
-        sessions.encode_session(SECRET, "no-such-user"),
-        sessions.encode_session("another-secret-0123456789abcdefghij", "u"),
-        sessions.sign(SECRET, f"u|{int(time.time()) - 1}".encode()),
-    ],
-)
-def test_users_me_with_an_invalid_session_is_401(web, cookie):
+INVALID_COOKIES = {  # built at test time: a cookie in a test id would differ between workers
+    "unknown-user": lambda: sessions.encode_session(SECRET, "no-such-user"),
+    "other-secret": lambda: sessions.encode_session("another-secret-0123456789abcdefghij", "u"),
+    "expired": lambda: sessions.sign(SECRET, f"u|{int(time.time()) - 1}".encode()),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(INVALID_COOKIES))
+def test_users_me_with_an_invalid_session_is_401(web, kind):
+    cookie = INVALID_COOKIES[kind]()
     assert (
         web.simulate_get("/api/users/me", cookies={"conbench_session": cookie}).status_code == 401
     )

@@ -17,7 +17,7 @@ from conbench.cli import Env, load_settings
 from conbench.db import connect
 from conbench.logs import scrub
 from conbench.queries.auth import create_token, get_or_create_user
-from conbench.resources.catalog import _EMAIL as EMAIL
+from conbench.validation_fields import EMAIL
 
 MAX_LENGTH = 120  # "user".email and "user".name
 

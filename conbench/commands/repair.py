@@ -23,7 +23,7 @@ import psycopg
 
 from conbench.backfill import BackfillWorker
 from conbench.cli import Env, load_settings
-from conbench.db import connect, session_options
+from conbench.db import connect
 from conbench.enrichment import Enricher, normalize_repository, repository_path
 from conbench.envvalues import parse_duration
 from conbench.github import GitHubClient, GitHubError, client_for
@@ -187,9 +187,7 @@ def _duration(flag: str, text: str) -> float:
 
 def run(db_url: str, client: GitHubClient, options: Options) -> Summary:
     """Repair one page of unknown rows; with --backfill, then wait for the enqueued jobs."""
-    with connect(
-        db_url, application_name="conbench-repair", autocommit=True, options=session_options()
-    ) as conn:
+    with connect(db_url, application_name="conbench-repair", autocommit=True) as conn:
         summary = repair(conn, Enricher(client), options, _progress())
     if summary.jobs:
         summary.backfill_timed_out = not drain(db_url, client, summary.jobs, options)

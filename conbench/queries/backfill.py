@@ -42,7 +42,7 @@ def claim_backfill_job(
     """Claim one job for this session (see the query); None when there is nothing to do.
     The row has `locked`: False means another session still holds the job's lock."""
     return conn.execute(
-        _Q["claim_backfill_job"],
+        _Q["update_backfill_job_claimed"],
         {
             "lease_seconds": lease_seconds,
             "repositories": list(repositories) if repositories is not None else None,

@@ -56,6 +56,8 @@ class SeriesKey:
 
 @dataclass(frozen=True)
 class Page:
+    """The series of one page in order; `truncated` when a window bound may have left some out."""
+
     keys: list[SeriesKey]
     truncated: bool
 
@@ -155,7 +157,7 @@ def _walk(
         chunk = commits[start : start + batch]
         by_commit = _fingerprints(conn, [c["id"] for c in chunk], filters, hardware_ids)
         for commit in chunk:
-            for fingerprint in sorted(by_commit.get(commit["id"], ())):
+            for fingerprint in by_commit.get(commit["id"], ()):
                 if fingerprint in seen:
                     continue
                 seen.add(fingerprint)
@@ -187,10 +189,8 @@ def _fingerprints(
         "since": filters.since,
         "until": filters.until,
     }
-    by_commit: dict[str, list[str]] = defaultdict(list)
-    for row in conn.execute(_Q["list_commit_fingerprints"], params, prepare=False):
-        by_commit[row["commit_id"]].append(row["history_fingerprint"])
-    return by_commit
+    rows = conn.execute(_Q["list_commit_fingerprints"], params, prepare=False).fetchall()
+    return {row["commit_id"]: row["fingerprints"] for row in rows}
 
 
 def list_members(

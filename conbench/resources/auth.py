@@ -14,7 +14,6 @@ from conbench.auth import STAMPER, FailedLogins, require_session, require_user, 
 from conbench.errors import BadRequest, ConbenchError, Problem
 from conbench.oidc import OidcError, Provider, random_secret
 from conbench.queries import auth as queries
-from conbench.resources.catalog import _EMAIL as EMAIL
 from conbench.resources.common import read_json
 from conbench.sessions import (
     PENDING_COOKIE,
@@ -28,7 +27,7 @@ from conbench.sessions import (
     session_cookie,
 )
 from conbench.tokens import new_cli_code, token_hash
-from conbench.validation_fields import Problems, Reader, as_string
+from conbench.validation_fields import EMAIL, Problems, Reader, as_string
 
 OIDC_OFF = "OIDC login is not configured"
 BRIDGE_OFF = (

@@ -14,6 +14,7 @@ from conbench.errors import BadRequest, ConbenchError, Conflict, NotFound
 from conbench.queries import catalog
 from conbench.resources.common import base_url, read_json
 from conbench.resources.results import slashed_location
+from conbench.validation_fields import EMAIL
 
 REGISTER_GONE = (
     "Registration with a shared key is retired. Ask an operator for an API token ('conbench "
@@ -22,7 +23,6 @@ REGISTER_GONE = (
     "via POST /api/login/ with the token as password."
 )
 # marshmallow's Email accepts a local part, `@`, and a dotted domain (or localhost).
-_EMAIL = re.compile(r"[^@\s]+@(?:[^@\s.]+(?:\.[^@\s.]+)+|localhost)")
 _USER_FIELDS = ("email", "name", "password")
 _MAX_LENGTH = 120
 
@@ -218,7 +218,7 @@ def user_fields(body: Any, *, partial: bool) -> dict[str, str]:
             errors[key] = ["Field may not be null."]
         elif not isinstance(value, str):
             errors[key] = ["Not a valid string."]
-        elif key == "email" and not _EMAIL.fullmatch(value):
+        elif key == "email" and not EMAIL.fullmatch(value):
             errors[key] = ["Not a valid email address."]
         elif key != "password" and len(value) > _MAX_LENGTH:
             errors[key] = [f"Longer than maximum length {_MAX_LENGTH}."]

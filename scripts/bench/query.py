@@ -268,21 +268,44 @@ class RecordingDatabase(Database):
             yield RecordingConnection(conn, self.log) if self.recording else conn
 
 
+def normalized(statement: str) -> str:
+    return " ".join(statement.split())
+
+
 def query_names() -> dict[str, str]:
+    """{normalized statement: "module.query_name"} over every sql/<module>.sql."""
     names = {}
     for path in sorted(SQL_DIR.glob("*.sql")):
         if path.name == "schema.sql":
             continue
         for name, statement in parse_queries(path.read_text(), str(path)).items():
-            names[statement] = f"{path.stem}.{name}"
+            names[normalized(statement)] = f"{path.stem}.{name}"
     return names
 
 
-def plan_summary(conn: psycopg.Connection, statement: str, params: Any) -> str:
-    row = conn.execute(
-        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params, prepare=False
-    ).fetchone()
-    doc = row[0][0]
+def query_name(names: dict[str, str], statement: str) -> str:
+    """The named query a statement is (or starts like: some are composed), else its first line."""
+    text = normalized(statement)
+    if text in names:
+        return names[text]
+    best = max(names, key=lambda known: len(os.path.commonprefix([known, text])), default="")
+    if len(os.path.commonprefix([best, text])) >= 120:
+        return names[best] + " (variant)"
+    return statement.strip().splitlines()[0][:60]
+
+
+def plan_summary(
+    conn: psycopg.Connection, statement: str, params: Any, verbose: bool
+) -> tuple[str, str]:
+    """(one-line summary, full text plan or ""): the second of two runs, so that catalog and
+    buffer caches are as warm as in a long-running server."""
+    explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
+    conn.execute(explain, params, prepare=False)
+    doc = conn.execute(explain, params, prepare=False).fetchone()[0][0]
+    full = ""
+    if verbose:
+        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params, prepare=False)
+        full = "\n".join("      " + row[0] for row in rows.fetchall())
     top = doc["Plan"]
     indexes: list[str] = []
     seq: list[str] = []
@@ -305,10 +328,12 @@ def plan_summary(conn: psycopg.Connection, statement: str, params: Any) -> str:
     )
     if seq:
         text += f"; seq scans: {', '.join(seq)}"
-    return text
+    return text, full
 
 
-def explain_route(client: Any, db: RecordingDatabase, url: str, route: Route) -> list[str]:
+def explain_route(
+    client: Any, db: RecordingDatabase, url: str, route: Route, verbose: bool
+) -> list[str]:
     """Run one request of `route` recording its SQL, then EXPLAIN ANALYZE each statement."""
     db.log.clear()
     db.recording = True
@@ -328,13 +353,14 @@ def explain_route(client: Any, db: RecordingDatabase, url: str, route: Route) ->
             if statement in done or "set_config" in statement:
                 continue
             done.add(statement)
-            name = names.get(statement.strip(), statement.strip().splitlines()[0][:60])
             times = f" x{seen[statement]}" if seen[statement] > 1 else ""
             try:
-                summary = plan_summary(conn, statement, params)
+                summary, full = plan_summary(conn, statement, params, verbose)
             except psycopg.Error as exc:
-                summary = f"EXPLAIN failed: {str(exc).splitlines()[0]}"
-            lines.append(f"    {name}{times}: {summary}")
+                summary, full = f"EXPLAIN failed: {str(exc).splitlines()[0]}", ""
+            lines.append(f"    {query_name(names, statement)}{times}: {summary}")
+            if full:
+                lines.append(full)
     return lines
 
 
@@ -476,6 +502,7 @@ def main() -> None:
     parser.add_argument("--only", help="measure only routes whose name contains this")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN plans")
+    parser.add_argument("--verbose-plans", action="store_true", help="print whole plans too")
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args()  # fmt: skip
 
@@ -526,7 +553,7 @@ def main() -> None:
     plans: dict[str, list[str]] = {}
     if not args.no_explain:
         for route in measured:
-            plans[route.name] = explain_route(client, db, url, route)
+            plans[route.name] = explain_route(client, db, url, route, args.verbose_plans)
     db.close()
     memory = [] if args.no_http else measure_http(url, measured, args.http_requests, args.workers)
 
