@@ -18,6 +18,10 @@ from conbench.config import ConfigError, Settings, help_for
 Env = Mapping[str, str]
 
 
+class UsageError(Exception):
+    """Arguments or environment a command cannot use: it exits 2 with this one line."""
+
+
 def get_parser() -> argparse.ArgumentParser:
     """The whole command line, for `main` and for the manpage."""
     parser = argparse.ArgumentParser(

@@ -7,6 +7,14 @@ from urllib.parse import urlparse
 
 GITHUB_PREFIX = "https://github.com"
 
+# The hardware columns that, with `name`, identify a machine (the legacy hardware_index).
+MACHINE_COLUMNS = (
+    "architecture_name", "kernel_name", "os_name", "os_version", "cpu_model_name",
+    "cpu_l1d_cache_bytes", "cpu_l1i_cache_bytes", "cpu_l2_cache_bytes", "cpu_l3_cache_bytes",
+    "cpu_core_count", "cpu_thread_count", "cpu_frequency_max_hz", "memory_bytes", "gpu_count",
+    "gpu_product_names",
+)  # fmt: skip
+
 
 def machine_hash(
     name: str, gpu_count: int, cpu_core_count: int, cpu_thread_count: int, memory_bytes: int

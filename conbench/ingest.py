@@ -6,10 +6,7 @@ every result of a call is stored by one statement, or none is.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
@@ -37,8 +34,6 @@ SUBMISSION_KEY_INDEX = "benchmark_result_submission_key_index"
 CONFLICT_MESSAGE = "submission key already exists with different content"
 BAD_TEXT = "text must not contain NUL characters (\\u0000) or unpaired surrogates"
 MAX_KEY_LENGTH = 255
-_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_MAYBE_NOT_CANONICAL = re.compile(r"\d\.0[,\]}]|\de[-+]\d")
 # A race on a submission key re-reads and decides again; a deadlock between two bulk requests
 # that create the same new dimension rows in a different order is retried as a whole.
 MAX_ATTEMPTS = 3
@@ -187,7 +182,7 @@ def submit_payloads(
     """
     keyed = {i: _submission_key(body) for i, body in enumerate(bodies)} if modern else {}
     keyed = {i: key for i, key in keyed.items() if key is not None}
-    hashes = {i: payload_digest(bodies[i]) for i in keyed}
+    hashes = {i: payload_sha256(bodies[i]) for i in keyed}
     inputs: dict[int, ResultInput] = {}
     invalid: list[tuple[int, ValidationFailed | BusinessRuleError]] = []
     for i, body in enumerate(bodies):
@@ -345,41 +340,6 @@ def _prepare(body: Any, modern: bool, key: str | None, digest: str | None) -> Re
     unkeyed = {k: v for k, v in body.items() if k != "submission_key"}
     prepared = prepare_result(unkeyed, modern=modern)
     return replace(prepared, submission_key=key, payload_sha256=digest)
-
-
-def payload_digest(body: dict[str, Any]) -> str:
-    """`canonical.payload_sha256(body)`, with the C JSON encoder doing the work: its text is
-    already canonical unless a float is integral (`1.0` must read `1`) or has an exponent.
-    Those bodies are rewritten (integral floats below 2**53 become ints, which is exact) or,
-    for exponents and larger integral floats, hashed by the exact but slower canonical module."""
-    stripped = {k: v for k, v in body.items() if k != "submission_key"}
-    text = _CANONICAL_ENCODER.encode(stripped)
-    if _MAYBE_NOT_CANONICAL.search(text):  # may also hit a string: then the rewrite is a no-op
-        try:
-            doc = _integral_floats_as_ints(stripped)
-        except _SlowPath:
-            return payload_sha256(body)
-        text = _CANONICAL_ENCODER.encode(doc)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-class _SlowPath(Exception):
-    pass
-
-
-def _integral_floats_as_ints(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral_floats_as_ints(v) for v in value]
-    if type(value) is float:
-        if value.is_integer():
-            if abs(value) < 2**53:
-                return int(value)  # exact, and so are the shortest digits of such a float
-            raise _SlowPath
-        if "e" in repr(value):
-            raise _SlowPath
-    return value
 
 
 def _replayed(row: Mapping[str, Any]) -> StoredResult:

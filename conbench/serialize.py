@@ -12,14 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from conbench.aggregates import is_failed, less_is_better
+from conbench.identity import MACHINE_COLUMNS
 
 STATS_COLUMNS = ("min", "max", "mean", "median", "stdev", "q1", "q3", "iqr")
-MACHINE_COLUMNS = (
-    "architecture_name", "kernel_name", "os_name", "os_version", "cpu_model_name",
-    "cpu_l1d_cache_bytes", "cpu_l1i_cache_bytes", "cpu_l2_cache_bytes", "cpu_l3_cache_bytes",
-    "cpu_core_count", "cpu_thread_count", "cpu_frequency_max_hz", "memory_bytes", "gpu_count",
-    "gpu_product_names",
-)  # fmt: skip
 
 
 def to_float(value: Any) -> float | None:

@@ -3,8 +3,11 @@ import json
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conbench.canonical import canonical_json, format_float, payload_sha256
+from tests import payloads
 from tests.payloads import modern_result
 
 
@@ -106,3 +109,34 @@ def test_hash_does_not_mutate_the_body():
     body = modern_result("k")
     payload_sha256(body)
     assert body["submission_key"] == "k"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([0.0, -0.0, 1.0, 1e-05, 1e-07, 1e16, 1e21, 1.5e22, 123456.789, 1e-4])
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), json_values, max_size=6), st.text(min_size=1))
+def test_fast_hash_equals_the_hash_of_the_canonical_text(body, key):
+    body["submission_key"] = key
+    assert payload_sha256(body) == _exact(body)
+
+
+def test_fast_hash_of_a_realistic_body_equals_the_hash_of_the_canonical_text():
+    body = payloads.modern_result(stats=payloads.stats(data=[1.0, 2.5e-05, 3], times=[1e16]))
+    assert payload_sha256(body) == _exact(body)
+
+
+def _exact(body):
+    stripped = {k: v for k, v in body.items() if k != "submission_key"}
+    return hashlib.sha256(canonical_json(stripped).encode("utf-8", "surrogatepass")).hexdigest()

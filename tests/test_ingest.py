@@ -3,10 +3,6 @@
 import threading
 import time
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from conbench.canonical import payload_sha256
 from conbench.db import connect
 from conbench.identity import history_fingerprint
 from conbench.ingest import (
@@ -14,7 +10,6 @@ from conbench.ingest import (
     LocalCommitMap,
     NewCommit,
     UnknownCommitResolver,
-    payload_digest,
     store_results,
 )
 from conbench.validation import prepare_result
@@ -262,32 +257,6 @@ def _wait_until_a_session_waits_for_a_lock(url):
                 return
             time.sleep(0.02)
     raise AssertionError("the second insert never waited for the first")
-
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from([0.0, -0.0, 1.0, 1e-05, 1e-07, 1e16, 1e21, 1.5e22, 123456.789, 1e-4])
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(), json_values, max_size=6), st.text(min_size=1))
-def test_payload_digest_equals_the_canonical_hash(body, key):
-    body["submission_key"] = key
-    assert payload_digest(body) == payload_sha256(body)
-
-
-def test_payload_digest_of_a_realistic_body_equals_the_canonical_hash():
-    body = payloads.modern_result(stats=payloads.stats(data=[1.0, 2.5e-05, 3], times=[1e16]))
-    assert payload_digest(body) == payload_sha256(body)
 
 
 def test_concurrent_bulk_stores_creating_the_same_new_rows_both_succeed(fresh_db_url):

@@ -13,17 +13,13 @@ import sys
 import psycopg
 
 from conbench import serialize
-from conbench.cli import Env, load_settings
+from conbench.cli import Env, UsageError, load_settings
 from conbench.db import connect
 from conbench.logs import scrub
 from conbench.queries.auth import create_token, get_or_create_user
 from conbench.validation_fields import EMAIL
 
 MAX_LENGTH = 120  # "user".email and "user".name
-
-
-class UsageError(Exception):
-    """A flag value the command cannot use: exit 2."""
 
 
 def cmd_admin_tokens_create(env: Env, args: argparse.Namespace) -> int:

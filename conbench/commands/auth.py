@@ -27,15 +27,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from conbench.cli import Env
+from conbench.cli import Env, UsageError
 
 TIMEOUT = (5.0, 30.0)  # connect, read
 CALLBACK_PATH = "/callback"
 _DONE_PAGE = b"<!doctype html><title>Conbench</title><p>%s You can close this window.</p>"
-
-
-class UsageError(Exception):
-    """Missing server or token: exit 2."""
 
 
 class LoginFailed(Exception):

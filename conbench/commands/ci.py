@@ -16,17 +16,14 @@ from typing import Any
 import jinja2
 import requests
 
-from conbench.cli import Env
+from conbench.cli import Env, UsageError
+from conbench.commands.auth import server_url
 
 TIMEOUT = (5.0, 120.0)  # connect, read: a report of 5000 rows takes a moment
 PASSING = ("success", "skipped")
 ROW_LIMIT = 50  # rows per Markdown section; the full report has them all
 ICONS = {"success": "✅", "skipped": "⏭️", "failure": "❌", "action_required": "⚠️"}
 _BLANK_LINES = re.compile(r"\n{3,}")
-
-
-class UsageError(Exception):
-    """Bad arguments, or parameters the server refused: exit 2."""
 
 
 class ReportFailed(Exception):
@@ -36,7 +33,7 @@ class ReportFailed(Exception):
 def cmd_ci_report(env: Env, args: argparse.Namespace) -> int:
     """Print the CI report of a commit or of runs; the exit code says whether CI should pass."""
     try:
-        server = _server(args.server or env.get("CONBENCH_URL"))
+        server = server_url(env, args.server)
         params = report_params(args)
         report = fetch_report(server, params)
     except UsageError as exc:
@@ -50,14 +47,6 @@ def cmd_ci_report(env: Env, args: argparse.Namespace) -> int:
     else:
         print(render_markdown(report), end="")
     return 0 if report.get("status") in PASSING else 1
-
-
-def _server(url: str | None) -> str:
-    if not url:
-        raise UsageError("no server: pass --server URL or set CONBENCH_URL")
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"server must be an http(s) URL, got {url!r}")
-    return url.rstrip("/")
 
 
 def _ids(values: list[str] | None) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from conbench.backfill import BackfillWorker
-from conbench.cli import Env, load_settings
+from conbench.cli import Env, UsageError, load_settings
 from conbench.db import connect
 from conbench.enrichment import Enricher, normalize_repository, repository_path
 from conbench.envvalues import parse_duration
@@ -40,10 +40,6 @@ COUNTERS = (
     "scanned", "repaired", "would_repair", "unsupported_repository", "failed",
     "auth_or_quota_failures", "already_repaired", "backfill_enqueued", "would_backfill",
 )  # fmt: skip
-
-
-class UsageError(Exception):
-    """A flag value the command cannot use: exit 2."""
 
 
 @dataclass(frozen=True)

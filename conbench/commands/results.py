@@ -21,16 +21,13 @@ from typing import Any
 
 import requests
 
-from conbench.cli import Env
+from conbench.cli import Env, UsageError
+from conbench.commands.auth import resolve_token, server_url
 from conbench.validation import BusinessRuleError, ValidationFailed, prepare_result
 
 BULK_LIMIT = 5000  # the server's limit per request (docs/api.md)
 TIMEOUT = (5.0, 150.0)  # connect, read: a bulk request may take a while
 _GLOB_CHARS = frozenset("*?[")
-
-
-class UsageError(Exception):
-    """Bad arguments or environment: exit 2."""
 
 
 @dataclass
@@ -60,12 +57,12 @@ class Item:
 def cmd_results_submit(env: Env, args: argparse.Namespace) -> int:
     """Validate every result locally, submit the valid ones, print one line per result."""
     try:
-        server = _server(args.server or env.get("CONBENCH_URL"))
+        server = server_url(env, args.server)
         paths = expand(args.files)
     except UsageError as exc:
         print(f"usage error: {exc}", file=sys.stderr)
         return 2
-    token = args.token or env.get("CONBENCH_TOKEN") or None
+    token = resolve_token(env, server, args.token)
     items = list(read_items(paths, submission_key_from_file=args.submission_key_from_file))
     for item in items:
         if item.error is None:
@@ -85,14 +82,6 @@ def cmd_results_submit(env: Env, args: argparse.Namespace) -> int:
                 future.result()  # items of a chunk are filled in before its first is printed
             print(item.line(), flush=True)
     return 0 if all(item.error is None for item in items) else 1
-
-
-def _server(url: str | None) -> str:
-    if not url:
-        raise UsageError("no server: pass --server URL or set CONBENCH_URL")
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"server must be an http(s) URL, got {url!r}")
-    return url.rstrip("/")
 
 
 def expand(patterns: Sequence[str]) -> list[str]:

@@ -16,17 +16,12 @@ from typing import Any
 import psycopg
 
 from conbench import sql
+from conbench.identity import MACHINE_COLUMNS
 from conbench.ids import new_id
 from conbench.queries.backfill import upsert_backfill_jobs
 
 _Q = sql.load("ingest")
 
-MACHINE_COLUMNS = (
-    "architecture_name", "kernel_name", "os_name", "os_version", "cpu_model_name",
-    "cpu_l1d_cache_bytes", "cpu_l1i_cache_bytes", "cpu_l2_cache_bytes", "cpu_l3_cache_bytes",
-    "cpu_core_count", "cpu_thread_count", "cpu_frequency_max_hz", "memory_bytes", "gpu_count",
-    "gpu_product_names",
-)  # fmt: skip
 COMMIT_COLUMNS = (
     "parent", "message", "author_name", "author_login", "author_avatar", "timestamp", "branch",
     "fork_point_sha",
