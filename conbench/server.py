@@ -77,7 +77,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                self.cfg.set(key, value)
         self.cfg.set("post_fork", self._post_fork)
         self.cfg.set("child_exit", _child_exit)
         self.cfg.set("worker_exit", self._worker_exit)
@@ -116,6 +117,9 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "limit_request_line": 8190,
         "accesslog": None,
         "proc_name": "conbench",
+        # gunicorn 24+ opens a control socket in ~/.gunicorn shared by every server of the user;
+        # several `conbench serve` on one machine (tests, dev) must not fight over it.
+        "control_socket_disable": True,
     }
 
 
