@@ -49,10 +49,11 @@ WHERE run_id = %(run_id)s
 -- another run, sharing a fingerprint with the contender run, not older than the oldest ancestor
 -- (upstream's speed filter); same run_reason first (NULL-safe), then branch commits, newest
 -- commit, newest result, run_id descending. Each commit's best result first (the commit-level
--- keys are equal within a commit), then the best of those. Index: benchmark_result_commit_id_index
--- once per ancestor (at most 20), fingerprints checked against the hashed array: the fingerprint
--- index would list every point of a thousand series, and the date filter is written `IS TRUE`
--- so that no plan ANDs in a bitmap of benchmark_result_timestamp_index (a third of the table).
+-- keys are equal within a commit), then the best of those. Index: once per ancestor (at most 20)
+-- benchmark_result_commit_id_history_fingerprint_index (migration 5; before it
+-- benchmark_result_commit_id_index with the fingerprints checked against the hashed array). The
+-- fingerprint index alone would list every point of a thousand series, and the date filter is
+-- written `IS TRUE` so that no plan ANDs in a bitmap of benchmark_result_timestamp_index.
 SELECT best.run_id, a.id AS commit_id
 FROM unnest(%(commit_ids)s::text[]) AS a (id)
 JOIN commit AS c ON c.id = a.id
@@ -82,8 +83,9 @@ LIMIT 1
 -- ancestor commits, sharing a fingerprint with the contender run, not the contender run on its
 -- own commit; same run_reason first (NULL equals NULL), newest commit, newest matching result,
 -- run_id, commit id descending. Ordering rows this way equals ordering candidate runs by their
--- newest matching result; each commit's best row first, then the best of those.
--- Index: benchmark_result_commit_id_index once per ancestor (at most 20).
+-- newest matching result; each commit's best row first, then the best of those. Index: once
+-- per ancestor (at most 20) benchmark_result_commit_id_history_fingerprint_index (migration 5;
+-- before it benchmark_result_commit_id_index).
 SELECT best.run_id, a.id AS commit_id
 FROM unnest(%(commit_ids)s::text[]) AS a (id)
 JOIN commit AS c ON c.id = a.id

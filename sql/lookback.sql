@@ -4,8 +4,9 @@
 -- of 04 §4 (rows where it is NULL are left out) and whether its begins_distribution_change
 -- annotation is truthy (as Python's bool() of the JSON value); by fingerprint, result time and id
 -- (the caller orders by commit time, stably).
--- Index: BitmapAnd of benchmark_result_commit_id_index (commit_id = ANY of at most 100
--- ancestors) and benchmark_result_history_fingerprint_index (history_fingerprint = ANY).
+-- Index: benchmark_result_commit_id_history_fingerprint_index (migration 5; both arrays as index
+-- conditions), or a BitmapAnd of benchmark_result_commit_id_index (at most 100 ancestors) and
+-- benchmark_result_history_fingerprint_index.
 SELECT history_fingerprint, commit_id, result_ts, svs, begins_distribution_change
 FROM (
     SELECT

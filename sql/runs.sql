@@ -3,7 +3,7 @@
 -- ascending order after the cursor, each with its representative (lowest-id) result, hardware and
 -- commit. Index: commit_index (sha leads) -> benchmark_result_commit_id_index for the run ids
 -- (materialized, so no plan walks run_id order hoping to meet these commits);
--- benchmark_result_run_id_index for each representative.
+-- benchmark_result_run_id_id_index for each representative.
 WITH on_commits AS MATERIALIZED (
     SELECT DISTINCT r.run_id
     FROM commit AS c
@@ -40,7 +40,7 @@ ORDER BY rep.run_id
 
 -- name: get_run
 -- A run's representative result (the lowest id of the run) with its hardware and commit rows.
--- Index: benchmark_result_run_id_index.
+-- Index: benchmark_result_run_id_id_index (run_id, id): the lowest id is the run's first entry.
 SELECT
     r.id,
     r.run_id,

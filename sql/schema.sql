@@ -133,12 +133,14 @@ ALTER TABLE public.benchmark_result ADD CONSTRAINT benchmark_result_pkey PRIMARY
 ALTER TABLE public.benchmark_result ADD CONSTRAINT benchmark_result_submission_idempotency_check CHECK ((((submission_key IS NULL) AND (submission_payload_sha256 IS NULL)) OR ((submission_key IS NOT NULL) AND (submission_payload_sha256 IS NOT NULL) AND (submission_payload_sha256 ~ '^[0-9a-f]{64}$'::text))));
 CREATE INDEX benchmark_result_batch_id_index ON public.benchmark_result USING btree (batch_id);
 CREATE INDEX benchmark_result_case_id_index ON public.benchmark_result USING btree (case_id);
+CREATE INDEX benchmark_result_commit_id_history_fingerprint_index ON public.benchmark_result USING btree (commit_id, history_fingerprint);
 CREATE INDEX benchmark_result_commit_id_index ON public.benchmark_result USING btree (commit_id);
 CREATE INDEX benchmark_result_context_id_index ON public.benchmark_result USING btree (context_id);
 CREATE INDEX benchmark_result_history_fingerprint_index ON public.benchmark_result USING btree (history_fingerprint);
 CREATE INDEX benchmark_result_id_idx ON public.benchmark_result USING btree (id) WHERE ("timestamp" >= '2023-06-03 00:00:00'::timestamp without time zone);
 CREATE INDEX benchmark_result_info_id_index ON public.benchmark_result USING btree (info_id);
 CREATE UNIQUE INDEX benchmark_result_pkey ON public.benchmark_result USING btree (id);
+CREATE INDEX benchmark_result_run_id_id_index ON public.benchmark_result USING btree (run_id, id);
 CREATE INDEX benchmark_result_run_id_index ON public.benchmark_result USING btree (run_id);
 CREATE INDEX benchmark_result_run_id_timestamp_idx ON public.benchmark_result USING btree (run_id, "timestamp") WHERE ("timestamp" >= '2023-11-19 00:00:00'::timestamp without time zone);
 CREATE INDEX benchmark_result_run_reason_id_idx ON public.benchmark_result USING btree (run_reason, id) WHERE ("timestamp" >= '2023-06-03 00:00:00'::timestamp without time zone);

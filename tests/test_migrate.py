@@ -41,13 +41,14 @@ def dump(url: str) -> str:
 
 def test_fresh_database_gets_every_version(empty_db_url: str) -> None:
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult(state="fresh", applied=[1, 2, 3, 4], version=4)
+    assert result == MigrationResult(state="fresh", applied=[1, 2, 3, 4, 5], version=5)
     rows = ledger(empty_db_url)
     assert [row["name"] for row in rows] == [
         "baseline",
         "submission-idempotency",
         "commit-backfill-job",
         "commit-default-branch-index",
+        "analysis-indexes",
     ]
     assert [row["checksum"] for row in rows] == [m.checksum for m in available_migrations()]
 
@@ -55,7 +56,7 @@ def test_fresh_database_gets_every_version(empty_db_url: str) -> None:
 def test_second_run_changes_nothing(empty_db_url: str) -> None:
     run_migrations(empty_db_url)
     before = dump(empty_db_url)
-    assert run_migrations(empty_db_url) == MigrationResult("ledger", [], 4)
+    assert run_migrations(empty_db_url) == MigrationResult("ledger", [], 5)
     assert dump(empty_db_url) == before
 
 
@@ -72,10 +73,10 @@ def test_concurrent_runs_wait_for_each_other_and_apply_each_version_once(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(results, key=lambda r: r.state) == [
-        MigrationResult("fresh", [1, 2, 3, 4], 4),
-        MigrationResult("ledger", [], 4),
+        MigrationResult("fresh", [1, 2, 3, 4, 5], 5),
+        MigrationResult("ledger", [], 5),
     ]
-    assert [row["version"] for row in ledger(empty_db_url)] == [1, 2, 3, 4]
+    assert [row["version"] for row in ledger(empty_db_url)] == [1, 2, 3, 4, 5]
 
 
 def test_migration_changed_after_it_was_applied_is_refused(empty_db_url: str) -> None:
@@ -90,7 +91,7 @@ def test_database_newer_than_the_binary_is_refused(empty_db_url: str) -> None:
     execute(empty_db_url, "INSERT INTO conbench_schema_migration (version, name) VALUES (9, 'x')")
     with pytest.raises(MigrationError) as exc:
         run_migrations(empty_db_url)
-    assert str(exc.value) == "database schema version 9 is newer than this binary (4)"
+    assert str(exc.value) == "database schema version 9 is newer than this binary (5)"
 
 
 def test_missing_version_in_the_ledger_is_applied(empty_db_url: str) -> None:
@@ -136,13 +137,13 @@ def test_check_report_of_a_fresh_and_of_a_migrated_database(empty_db_url: str) -
         "version": 0,
         "errors": [],
         "warnings": [],
-        "pending": [1, 2, 3, 4],
+        "pending": [1, 2, 3, 4, 5],
     }
     run_migrations(empty_db_url)
     assert check_database(empty_db_url) == {
         "ok": True,
         "state": "ledger",
-        "version": 4,
+        "version": 5,
         "errors": [],
         "warnings": [],
         "pending": [],
@@ -161,7 +162,7 @@ def test_legacy_head_is_adopted_without_changing_a_row(empty_db_url: str) -> Non
     build_legacy_database(empty_db_url)
     before = legacy_rows(empty_db_url)
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult("legacy-alembic", [1, 2, 3, 4], 4)
+    assert result == MigrationResult("legacy-alembic", [1, 2, 3, 4, 5], 5)
     assert legacy_rows(empty_db_url) == before
     assert all(before.values())
     assert execute(empty_db_url, "SELECT version_num FROM alembic_version") == [
@@ -179,7 +180,7 @@ def test_check_report_of_a_legacy_database_warns_about_odd_ids_and_missing_index
     assert (report["ok"], report["state"], report["pending"]) == (
         True,
         "legacy-alembic",
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
     )
     assert report["warnings"][0] == "missing legacy index benchmark_result_batch_id_index"
     assert report["warnings"][1].startswith("1 of the newest 2 results have ids outside")
@@ -217,7 +218,7 @@ def test_create_all_database_is_adopted_only_when_asked(empty_db_url: str) -> No
     assert not check_database(empty_db_url)["ok"]
     assert check_database(empty_db_url, adopt_unversioned=True)["ok"]
     result = run_migrations(empty_db_url, adopt_unversioned=True)
-    assert (result.state, result.applied) == ("unversioned", [1, 2, 3, 4])
+    assert (result.state, result.applied) == ("unversioned", [1, 2, 3, 4, 5])
     assert legacy_rows(empty_db_url) == before
     checks = execute(
         empty_db_url, "SELECT conname FROM pg_constraint WHERE conname LIKE '%_mean_check'"
@@ -229,7 +230,7 @@ def test_create_all_database_is_adopted_only_when_asked(empty_db_url: str) -> No
 def test_empty_alembic_version_counts_as_unversioned(empty_db_url: str) -> None:
     build_legacy_database(empty_db_url, revision=None, rows=False)
     assert check_database(empty_db_url)["state"] == "unversioned"
-    assert run_migrations(empty_db_url, adopt_unversioned=True).version == 4
+    assert run_migrations(empty_db_url, adopt_unversioned=True).version == 5
 
 
 def test_go_design_alembic_revision_is_adopted_and_completed(empty_db_url: str) -> None:
@@ -285,12 +286,13 @@ def go_era_database(url: str, version: int, dirty: bool = False) -> None:
 def test_go_era_ledger_is_copied_and_continued(empty_db_url: str) -> None:
     go_era_database(empty_db_url, version=2)
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult("go-ledger", [1, 2, 3, 4], 4)
+    assert result == MigrationResult("go-ledger", [1, 2, 3, 4, 5], 5)
     assert [(row["version"], row["checksum"] is None) for row in ledger(empty_db_url)] == [
         (1, True),
         (2, True),
         (3, False),
         (4, False),
+        (5, False),
     ]
     constraints = execute(
         empty_db_url, "SELECT conname FROM pg_constraint WHERE conname LIKE 'alert_rule_%_check'"
@@ -314,9 +316,9 @@ def test_database_with_foreign_tables_is_refused(empty_db_url: str) -> None:
 def test_every_migration_reverts_and_reapplies(empty_db_url: str) -> None:
     run_migrations(empty_db_url)
     migrated = dump(empty_db_url)
-    assert revert_migrations(empty_db_url, to_version=0) == [4, 3, 2, 1]
+    assert revert_migrations(empty_db_url, to_version=0) == [5, 4, 3, 2, 1]
     assert tables(empty_db_url) & (PRODUCT_TABLES | {"commit_backfill_job"}) == set()
-    assert run_migrations(empty_db_url).applied == [1, 2, 3, 4]
+    assert run_migrations(empty_db_url).applied == [1, 2, 3, 4, 5]
     assert dump(empty_db_url) == migrated
 
 
@@ -327,8 +329,9 @@ def test_shipped_migrations_are_numbered_from_one_with_up_and_down_files() -> No
         "000002_submission_idempotency",
         "000003_commit_backfill_job",
         "000004_commit_default_branch_index",
+        "000005_analysis_indexes",
     ]
-    assert [m.up.transactional for m in migrations] == [True, False, True, False]
+    assert [m.up.transactional for m in migrations] == [True, False, True, False, False]
     assert all(m.up.verify for m in migrations)
 
 
@@ -339,7 +342,7 @@ def test_shipped_migrations_are_numbered_from_one_with_up_and_down_files() -> No
         (lambda d: (d / "000002_submission_idempotency.up.sql").unlink(), "has no .up.sql"),
         (lambda d: (d / "7_x.up.sql").write_text(""), "7_x.up.sql is not named"),
         (lambda d: (d / "000002_other.up.sql").write_text(""), "has several names"),
-        (lambda d: (d / "000006_x.up.sql").write_text(""), "000005 is missing"),
+        (lambda d: (d / "000007_x.up.sql").write_text(""), "000006 is missing"),
     ],
 )
 def test_misnamed_or_unpaired_migration_files_are_refused(tmp_path: Path, change, message) -> None:
@@ -353,8 +356,8 @@ def test_misnamed_or_unpaired_migration_files_are_refused(tmp_path: Path, change
 def test_concurrent_statement_in_a_transactional_file_is_refused(tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, directory)
-    (directory / "000005_idx.up.sql").write_text("CREATE INDEX CONCURRENTLY i ON commit (sha);")
-    (directory / "000005_idx.down.sql").write_text("DROP INDEX i;")
+    (directory / "000006_idx.up.sql").write_text("CREATE INDEX CONCURRENTLY i ON commit (sha);")
+    (directory / "000006_idx.down.sql").write_text("DROP INDEX i;")
     with pytest.raises(MigrationError, match="CONCURRENTLY needs `-- conbench:no-transaction`"):
         available_migrations(directory)
 

@@ -62,6 +62,9 @@ class Route:
     in_process: list[float] = field(default_factory=list)
     http: list[float] = field(default_factory=list)
     sizes: list[str] = field(default_factory=list)
+    sql_ms: float | None = None  # EXPLAIN ANALYZE execution time of every statement of a request
+    requests: int = 0
+    http_requests: int = 0
     note: str = ""
 
 
@@ -96,7 +99,8 @@ def sample(url: str, n: int, rng: random.Random) -> dict[str, Any]:
             GROUP BY r.run_id
             """
         )
-        # Series whose history (04 §9 membership) is closest to 1,000 points.
+        # Series whose history (04 §9 membership) is closest to 1,000 points, long ones first
+        # (at 10M the apache/arrow series hold ~2,100, the small repository's ~100).
         series = conn.execute(
             """
             SELECT r.history_fingerprint, count(*) AS points
@@ -104,7 +108,7 @@ def sample(url: str, n: int, rng: random.Random) -> dict[str, Any]:
             JOIN commit AS c ON c.id = r.commit_id
             WHERE c.sha = c.fork_point_sha AND r.error IS NULL
             GROUP BY r.history_fingerprint
-            ORDER BY abs(count(*) - 1000), r.history_fingerprint
+            ORDER BY count(*) < 500, abs(count(*) - 1000), r.history_fingerprint
             LIMIT 20
             """
         ).fetchall()
@@ -205,10 +209,10 @@ def routes(s: dict[str, Any]) -> list[Route]:
               ["/api/benchmark-results/"], count("data")),
         Route("result list page (modern, run)", "/api/benchmark-results", "", None,
               [f"/api/benchmark-results?run_id={r}" for r in s["runs"]], count("results")),
-        Route("history ~1,000 points (legacy)", "/api/history/{benchmark_result_id}/",
+        Route("history of a series (legacy)", "/api/history/{benchmark_result_id}/",
               "p50 <= 10 ms", ("p50", 10), [f"/api/history/{i}/" for i in history_ids],
               count("data")),
-        Route("history ~1,000 points (modern)", "/api/history/{benchmark_result_id}",
+        Route("history of a series (modern)", "/api/history/{benchmark_result_id}",
               "p50 <= 10 ms", ("p50", 10), [f"/api/history/{i}" for i in history_ids],
               count("points")),
         Route("history CSV (legacy)", "/api/history/download/{benchmark_result_id}/", "", None,
@@ -296,9 +300,9 @@ def query_name(names: dict[str, str], statement: str) -> str:
 
 def plan_summary(
     conn: psycopg.Connection, statement: str, params: Any, verbose: bool
-) -> tuple[str, str]:
-    """(one-line summary, full text plan or ""): the second of two runs, so that catalog and
-    buffer caches are as warm as in a long-running server."""
+) -> tuple[str, str, float]:
+    """(one-line summary, full text plan or "", execution ms): the second of two runs, so that
+    catalog and buffer caches are as warm as in a long-running server."""
     explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
     conn.execute(explain, params, prepare=False)
     doc = conn.execute(explain, params, prepare=False).fetchone()[0][0]
@@ -328,13 +332,14 @@ def plan_summary(
     )
     if seq:
         text += f"; seq scans: {', '.join(seq)}"
-    return text, full
+    return text, full, doc["Execution Time"]
 
 
 def explain_route(
     client: Any, db: RecordingDatabase, url: str, route: Route, verbose: bool
 ) -> list[str]:
-    """Run one request of `route` recording its SQL, then EXPLAIN ANALYZE each statement."""
+    """Run one request of `route` recording its SQL, then EXPLAIN ANALYZE every statement it ran;
+    prints each distinct statement once (with its count and summed time) and sets route.sql_ms."""
     db.log.clear()
     db.recording = True
     try:
@@ -342,36 +347,50 @@ def explain_route(
     finally:
         db.recording = False
     names = query_names()
-    lines: list[str] = []
-    seen: dict[str, int] = {}
-    for statement, _params in db.log:
-        seen[statement] = seen.get(statement, 0) + 1
+    first: dict[str, tuple[str, str]] = {}
+    spent: dict[str, list[float]] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
-        done: set[str] = set()
         for statement, params in db.log:
-            if statement in done or "set_config" in statement:
+            if "set_config" in statement:
                 continue
-            done.add(statement)
-            times = f" x{seen[statement]}" if seen[statement] > 1 else ""
             try:
-                summary, full = plan_summary(conn, statement, params, verbose)
+                summary, full, exec_ms = plan_summary(
+                    conn, statement, params, verbose and statement not in first
+                )
             except psycopg.Error as exc:
-                summary, full = f"EXPLAIN failed: {str(exc).splitlines()[0]}", ""
-            lines.append(f"    {query_name(names, statement)}{times}: {summary}")
-            if full:
-                lines.append(full)
+                summary, full, exec_ms = f"EXPLAIN failed: {str(exc).splitlines()[0]}", "", 0.0
+            first.setdefault(statement, (summary, full))
+            spent.setdefault(statement, []).append(exec_ms)
+    route.sql_ms = sum(sum(times) for times in spent.values())
+    lines: list[str] = []
+    for statement, (summary, full) in first.items():
+        times = spent[statement]
+        count = f" x{len(times)} (total {sum(times):.2f} ms)" if len(times) > 1 else ""
+        lines.append(f"    {query_name(names, statement)}{count}: {summary}")
+        if full:
+            lines.append(full)
     return lines
 
 
 # ---------------------------------------------------------------- measuring
 
 
-def measure_in_process(client: Any, route: Route, requests: int) -> None:
+def budgeted(latencies_ms: list[float], requests: int, seconds: float) -> int:
+    """How many requests fit in `seconds` at the warm-up's median pace (at least 20)."""
+    pace = statistics.median(latencies_ms) / 1000 if latencies_ms else 0.0
+    return max(min(requests, 20), min(requests, int(seconds / pace) if pace else requests))
+
+
+def measure_in_process(client: Any, route: Route, requests: int, seconds: float) -> None:
+    warm = []
     for path in route.paths[: min(5, len(route.paths))] * 2:  # warm-up: pools, plans, caches
+        started = time.perf_counter()
         client.simulate_get(path)
+        warm.append((time.perf_counter() - started) * 1000)
+    route.requests = budgeted(warm, requests, seconds)
     statuses: dict[int, int] = {}
-    for i in range(requests):
+    for i in range(route.requests):
         path = route.paths[i % len(route.paths)]
         started = time.perf_counter()
         result = client.simulate_get(path)
@@ -420,26 +439,32 @@ def rss_mib(pids: list[int]) -> str:
     return " / ".join(sizes) + " MiB"
 
 
-def measure_http(url: str, measured: list[Route], requests: int, workers: int) -> list[str]:
+def measure_http(url: str, measured: list[Route], rounds: int, workers: int) -> list[str]:
+    """`rounds` passes over every route (as many requests as in-process, at most --http-requests
+    each), with the workers' RSS after start, warm-up and each pass: flat means no cache grows."""
     notes = []
     with tempfile.TemporaryDirectory(prefix="conbench-bench-query-") as tmp:
         env = procs.base_env(CONBENCH_DB_URL=url, CONBENCH_LOG_LEVEL="WARNING")
         served = procs.start(["serve", "--workers", str(workers)], env, Path(tmp) / "serve.log")
         try:
-            pids = procs.children(served.proc.pid)
-            notes.append(f"worker RSS at start:        {rss_mib(pids)}")
+
+            def rss(when: str) -> None:
+                notes.append(f"worker RSS {when:<18} {rss_mib(procs.children(served.proc.pid))}")
+
+            rss("at start:")
             client = Client(served.base_url)
             for route in measured:
                 for path in route.paths[: min(5, len(route.paths))] * 2:
                     client.get(path)
-            notes.append(f"worker RSS after warm-up:   {rss_mib(procs.children(served.proc.pid))}")
-            for route in measured:
-                for i in range(requests):
-                    path = route.paths[i % len(route.paths)]
-                    started = time.perf_counter()
-                    client.get(path)
-                    route.http.append((time.perf_counter() - started) * 1000)
-            notes.append(f"worker RSS after the run:   {rss_mib(procs.children(served.proc.pid))}")
+            rss("after warm-up:")
+            for n in range(rounds):
+                for route in measured:
+                    for i in range(route.http_requests):
+                        path = route.paths[i % len(route.paths)]
+                        started = time.perf_counter()
+                        client.get(path)
+                        route.http.append((time.perf_counter() - started) * 1000)
+                rss(f"after pass {n + 1}:")
         finally:
             served.stop()
     return notes
@@ -458,21 +483,25 @@ def print_table(measured: list[Route], skipped: list[Route]) -> None:
     def ms(values: list[float]) -> str:
         if not values:
             return "-"
-        return f"{statistics.median(values):7.2f} /{percentile(values, 0.99):7.2f}"
+        return f"{statistics.median(values):7.1f} /{percentile(values, 0.99):7.1f}"
 
-    head = (f"{'route':<33} {'target':<13} {'in-process p50/p99 ms':>22} "
-            f"{'HTTP p50/p99 ms':>18}  {'verdict':<7} size")  # fmt: skip
+    head = (f"{'route':<33} {'target':<12} {'n':>4} {'in-process p50/p99':>18} {'SQL':>7} "
+            f"{'n':>4} {'HTTP p50/p99':>16}  {'verdict':<7} size")  # fmt: skip
     print(head)
     print("-" * len(head))
     for r in measured:
         sizes = sorted(set(r.sizes), key=lambda s: (len(s), s))
         size = sizes[0] if len(sizes) == 1 else (f"{sizes[0]}..{sizes[-1]}" if sizes else "")
-        print(f"{r.name:<33} {r.target:<13} {ms(r.in_process):>22} {ms(r.http):>18}  "
-              f"{verdict(r):<7} {size}")  # fmt: skip
+        sql = "-" if r.sql_ms is None else f"{r.sql_ms:7.1f}"
+        http_n = len(r.http) or "-"
+        print(f"{r.name:<33} {r.target:<12} {r.requests:>4} {ms(r.in_process):>18} {sql:>7} "
+              f"{http_n:>4} {ms(r.http):>16}  {verdict(r):<7} {size}")  # fmt: skip
         if r.note:
             print(f"    note: {r.note}")
     for r in skipped:
-        print(f"{r.name:<33} {r.target:<13} skipped: {r.note}")
+        print(f"{r.name:<33} {r.target:<12} skipped: {r.note}")
+    print("(milliseconds; verdicts on the in-process figure; SQL = summed EXPLAIN ANALYZE")
+    print(" execution time of one request's statements; n = requests measured)")
 
 
 def resolve_url(args: argparse.Namespace) -> str:
@@ -497,7 +526,13 @@ def main() -> None:
     parser.add_argument("--db-url", help="measure this database instead")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--requests", type=int, default=200, help="in-process requests per route")
-    parser.add_argument("--http-requests", type=int, default=100, help="HTTP requests per route")
+    parser.add_argument(
+        "--seconds", type=float, default=20, help="in-process budget per route (>= 20 requests)"
+    )
+    parser.add_argument(
+        "--http-requests", type=int, default=100, help="HTTP requests per route and pass"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="HTTP passes over all routes")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--only", help="measure only routes whose name contains this")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
@@ -512,6 +547,10 @@ def main() -> None:
     from conbench.config import Settings
 
     url = resolve_url(args)
+    from conbench.migrate import run_migrations
+
+    migrated = run_migrations(url, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(f"schema version {migrated.version} (applied now: {migrated.applied or 'none'})")
     rng = random.Random(args.seed)
     samples = sample(url, max(args.requests, 20), rng)
     print(f"dataset {url.rsplit('/', 1)[-1]}: ~{samples['total']:,} results; sampled ids in "
@@ -548,14 +587,15 @@ def main() -> None:
             measured.append(route)
 
     for route in measured:
-        measure_in_process(client, route, args.requests)
+        measure_in_process(client, route, args.requests, args.seconds)
+        route.http_requests = min(route.requests, args.http_requests)
         print(f"  measured {route.name} in-process", file=sys.stderr, flush=True)
     plans: dict[str, list[str]] = {}
     if not args.no_explain:
         for route in measured:
             plans[route.name] = explain_route(client, db, url, route, args.verbose_plans)
     db.close()
-    memory = [] if args.no_http else measure_http(url, measured, args.http_requests, args.workers)
+    memory = [] if args.no_http else measure_http(url, measured, args.rounds, args.workers)
 
     print()
     print_table(measured, skipped)
