@@ -2,16 +2,16 @@
 """Generate a benchmark database shaped like a large Conbench deployment (issue 4, scale benchmark).
 
 Set-based SQL only (INSERT ... SELECT over generate_series), so 1M results take about a minute
-and 10M about ten. The shape follows Apache Arrow's deployment:
+and 10M 15-20 minutes on 2 cores. The shape follows Apache Arrow's deployment:
 - repository apache/arrow: ~2,000 default-branch commits (8 h apart from 2023-06-10, parents,
   `sha = fork_point_sha`), ~300 PR branches of 1-4 commits forking from them, a few commits in the
   "unknown" state (no GitHub metadata), plus a small second repository;
 - five hardware (four machines, one cluster), four contexts (one per benchmark language), ~4,350
   benchmark cases; each machine runs its own suite (200 / 300 / 1,000 / 1,500 / 1,500 cases), so a
   commit benchmarked everywhere carries 4,500 results, and a run of the first machine 200;
-- coverage is nested: every 20th default commit and the "full" PRs are benchmarked by all
+- coverage is nested: every 40th default commit and the "full" PRs are benchmarked by all
   machines, the others by each machine with its own probability, tuned by bisection so the total
-  hits --results (the first machine's series reach ~1,000 points at 1M, ~2,000 at 10M);
+  hits --results (the EC2 machines' series reach ~950 points at 1M, every series ~1,950 at 10M);
 - runs are `(commit, machine)` (2% re-runs), run_reason "commit" / "pull request" / "manual"
   (a few commitless runs); batches per benchmark name; 0.5% errored results; per-series level
   steps of up to ±30%, a third of them annotated `begins_distribution_change`, rare spikes;
@@ -22,7 +22,8 @@ and rebuilt with their exact definitions afterwards, then VACUUM ANALYZEd. Gener
 database whose comment records a finished run with the same parameters is reused.
 
 Usage: scripts/bench/dataset.py [--results N] [--data-dir DIR | --db-url URL] [--force]
-Prints the database URL on the last line of stdout.
+Prints the database URL on the last line of stdout. The embedded server keeps running for the
+next use; `--stop` stops it.
 """
 
 from __future__ import annotations
@@ -717,7 +718,13 @@ def main() -> None:
         help=f"embedded PostgreSQL data directory, kept for reuse (default {DEFAULT_DATA_DIR})",
     )
     parser.add_argument("--force", action="store_true", help="regenerate an existing dataset")
+    parser.add_argument("--stop", action="store_true", help="stop the embedded server and exit")
     args = parser.parse_args()
+    if args.stop:
+        from conbench.embedded_pg import EmbeddedPostgres
+
+        EmbeddedPostgres(args.data_dir).stop()
+        return
 
     admin, url = database_url(args)
     tag = dataset_tag(args.results)
