@@ -539,6 +539,9 @@ def main() -> None:
     parser.add_argument("--no-explain", action="store_true", help="skip the EXPLAIN plans")
     parser.add_argument("--verbose-plans", action="store_true", help="print whole plans too")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument(
+        "--no-migrate", action="store_true", help="measure the schema as it is (no migrator run)"
+    )
     args = parser.parse_args()  # fmt: skip
 
     from falcon import testing
@@ -547,10 +550,12 @@ def main() -> None:
     from conbench.config import Settings
 
     url = resolve_url(args)
-    from conbench.migrate import run_migrations
+    if not args.no_migrate:
+        from conbench.migrate import run_migrations
 
-    migrated = run_migrations(url, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(f"schema version {migrated.version} (applied now: {migrated.applied or 'none'})")
+        progress = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+        migrated = run_migrations(url, progress=progress)
+        print(f"schema version {migrated.version} (applied now: {migrated.applied or 'none'})")
     rng = random.Random(args.seed)
     samples = sample(url, max(args.requests, 20), rng)
     print(f"dataset {url.rsplit('/', 1)[-1]}: ~{samples['total']:,} results; sampled ids in "
