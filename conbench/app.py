@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import falcon
 
+from conbench import jsoncodec
 from conbench.buildinfo import BuildInfo
 from conbench.config import Settings
 from conbench.errors import ConbenchError, Problem, default_description, error_body
@@ -117,7 +118,10 @@ def create_app(settings: Settings, db: DatabaseLike, build: BuildInfo | None = N
     app = ConbenchApp(middleware=[MetricsMiddleware(), GuardMiddleware()])
     app.req_options.strip_url_path_trailing_slash = False
     app.resp_options.default_media_type = falcon.MEDIA_JSON
-    app.resp_options.media_handlers["application/problem+json"] = falcon.media.JSONHandler()
+    json_handler = falcon.media.JSONHandler(dumps=jsoncodec.dumps, loads=jsoncodec.loads)
+    for options in (app.req_options, app.resp_options):
+        options.media_handlers[falcon.MEDIA_JSON] = json_handler
+        options.media_handlers["application/problem+json"] = json_handler
     table = RouteTable(app)
     ctx = AppContext(settings, db, build or BuildInfo())
     for module in ROUTE_MODULES:

@@ -128,3 +128,29 @@ def test_head_is_answered_like_get_without_a_body(client, path):
     assert resp.status_code == 200
     assert resp.content == b""
     assert "HEAD" in client.simulate_post(path).headers["allow"]
+
+
+def test_requests_total_is_the_duration_count_of_every_label_set(client):
+    for path in ("/api/ping", "/api/ping/", "/api/ping", "/api/nope"):
+        client.simulate_get(path)
+    client.simulate_post("/api/ping")
+    text = client.simulate_get("/metrics").text
+    counted = dict(re.findall(r"^conbench_http_requests_total(\{.*\}) (\S+)$", text, re.M))
+    timed = dict(
+        re.findall(r"^conbench_http_request_duration_seconds_count(\{.*\}) (\S+)$", text, re.M)
+    )
+    assert counted == timed
+    assert float(counted['{method="GET",route="/api/ping",status="200"}']) >= 2
+
+
+def test_serve_uses_sync_workers_unless_threads_are_asked_for():
+    from gunicorn.workers.sync import SyncWorker
+
+    from conbench import server
+    from conbench.server import CorkedSyncWorker
+
+    assert server.gunicorn_options("127.0.0.1:0", 2, 1)["worker_class"] == (
+        "conbench.server.CorkedSyncWorker"
+    )
+    assert issubclass(CorkedSyncWorker, SyncWorker)
+    assert server.gunicorn_options("127.0.0.1:0", 2, 4)["worker_class"] == "gthread"

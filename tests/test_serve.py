@@ -1,6 +1,7 @@
 """`conbench serve` for real: gunicorn, two workers, a migrated database."""
 
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,3 +70,31 @@ def test_sigterm_stops_master_and_workers(served):
     workers = procs.children(served.proc.pid)
     assert served.stop(signal.SIGTERM) == 0
     assert not any(procs.Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_an_expect_100_continue_request_gets_the_interim_response_at_once(served):
+    host, port = served.base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/results HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+        )
+        sock.settimeout(0.15)  # a corked socket would hold it for 200 ms
+        assert sock.recv(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def test_a_response_arrives_whole_and_the_connection_closes(served):
+    host, port = served.base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    assert len(body) == length > 10_000

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import falcon
 
+from conbench import jsoncodec
 from conbench.config import Settings
 from conbench.errors import BadRequest, Problem
 
@@ -22,7 +22,7 @@ def read_json(req: falcon.Request, *, modern: bool = False) -> Any:
             raise Problem(422, "request body must be JSON (Content-Type: application/json)")
         raise BadRequest(_UNREADABLE)
     try:
-        return json.loads(raw or b"null")
+        return jsoncodec.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
         if modern:
             raise Problem(422, "request body is not valid JSON") from None
