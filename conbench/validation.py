@@ -18,7 +18,7 @@ from conbench.aggregates import (
 from conbench.canonical import payload_sha256
 from conbench.identity import cluster_hash, machine_hash
 from conbench.validation_fields import INVALID_INPUT, Problems, Reader, as_mapping
-from conbench.validation_schema import read_result
+from conbench.validation_schema import read_result, read_valid_result
 
 TAGS_NAME_REQUIRED = (
     "`name` property must be present in `tags` (the name of the conceptual benchmark)"
@@ -172,16 +172,19 @@ def _stats_branch(stats: dict | None, error: dict | None, error_given: bool) -> 
     return row | {"unit": unit, "aggregates": compute_aggregates(stats["data"]), "error": None}
 
 
-def prepare_result(body: object, *, modern: bool) -> ResultInput:
+def prepare_result(body: object, *, modern: bool, digest: str | None = None) -> ResultInput:
     """Pre-processing (01 §5.1), schema (01 §5.2 / 02 §3), then the pure create semantics (01 §5.3
-    steps 1, 2 and 5): raises ValidationFailed (schema) and BusinessRuleError (tags, unit)."""
+    steps 1, 2 and 5): raises ValidationFailed (schema) and BusinessRuleError (tags, unit).
+    `digest` is the body's payload_sha256 when the caller computed it already."""
     if not isinstance(body, dict):
         raise _not_an_object(body)
     cleaned = _blank_to_null(body)
-    problems = Problems()
-    fields = read_result(problems, cleaned, modern)
-    if problems:
-        raise ValidationFailed.from_problems(problems)
+    fields = read_valid_result(cleaned, modern)
+    if fields is None:
+        problems = Problems()
+        fields = read_result(problems, cleaned, modern)
+        if problems:
+            raise ValidationFailed.from_problems(problems)
     name, case_tags = normalize_tags(fields["tags"])
     stats = _stats_branch(fields["stats"], fields["error"], "error" in cleaned)
     run_tags = dict(fields["run_tags"] or {})
@@ -204,7 +207,7 @@ def prepare_result(body: object, *, modern: bool) -> ResultInput:
         optional_benchmark_info=fields["optional_benchmark_info"],
         change_annotations=_without_nulls(fields["change_annotations"] or {}),
         submission_key=key,
-        payload_sha256=payload_sha256(body) if key is not None else None,
+        payload_sha256=(digest or payload_sha256(body)) if key is not None else None,
         **stats,
     )
 

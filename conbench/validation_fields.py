@@ -157,6 +157,11 @@ def bounded(low: int, high: int) -> Callable[[Any], int]:
 
 def as_number(value: Any) -> float:
     """A finite float from a JSON number or numeric string (marshmallow `Decimal`, `float()`)."""
+    if type(value) is float:
+        # The Decimal round trip below gives a finite float back unchanged (repr is exact).
+        if value - value == 0.0:
+            return value
+        raise FieldError(SPECIAL_NUMBER)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise FieldError(NOT_NUMBER)
     try:

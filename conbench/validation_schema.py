@@ -192,3 +192,183 @@ def read_result(problems: Problems, body: dict, modern: bool) -> dict[str, Any]:
     if modern or not problems:
         _check_whole_body(problems, body, fields["run_tags"], modern)
     return fields
+
+
+_MISSING = object()
+_MODERN_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS | {"submission_key"}
+
+
+class _Invalid(Exception):
+    """The fast reader met something it does not accept: read_result decides."""
+
+
+def _opt(obj: dict, key: str, kind: type, *, nullable: bool = False) -> Any:
+    """An optional value of exactly `kind` (None when absent, or null where `nullable`)."""
+    value = obj.get(key, _MISSING)
+    if value is _MISSING or (value is None and nullable):
+        return None
+    if type(value) is not kind:
+        raise _Invalid
+    return value
+
+
+def _req(obj: dict, key: str, kind: type) -> Any:
+    value = obj.get(key)
+    if type(value) is not kind:
+        raise _Invalid
+    return value
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    number = value if type(value) is int else as_integer(value)  # raises FieldError
+    if not low <= number <= high:
+        raise _Invalid
+    return number
+
+
+def _numbers(values: Any) -> list:
+    if type(values) is not list:
+        raise _Invalid
+    return [None if v is None else as_number(v) for v in values]
+
+
+def _fast_machine(machine: Any, modern: bool) -> dict:
+    if type(machine) is not dict or not machine.keys() <= MACHINE_KEYS:
+        raise _Invalid
+    values: dict[str, Any] = {}
+    for key in MACHINE_STRINGS:
+        if not modern or key in MODERN_MACHINE_REQUIRED:
+            values[key] = _req(machine, key, str)
+        else:
+            values[key] = _opt(machine, key, str, nullable=True)
+    for key, (low, high) in MACHINE_INTEGERS.items():
+        value = machine.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if not modern or key in MODERN_MACHINE_REQUIRED:
+                raise _Invalid
+            values[key] = None
+        else:
+            values[key] = _int(value, low, high)
+    names = machine.get("gpu_product_names", _MISSING)
+    if names is _MISSING or names is None:
+        if not modern:
+            raise _Invalid
+        names = []
+    elif type(names) is not list or any(type(n) is not str for n in names):
+        raise _Invalid
+    values["gpu_product_names"] = names
+    return values
+
+
+def _fast_cluster(cluster: Any) -> dict:
+    if type(cluster) is not dict or not cluster.keys() <= CLUSTER_KEYS:
+        raise _Invalid
+    return {
+        "name": _req(cluster, "name", str),
+        "info": _req(cluster, "info", dict),
+        "optional_info": _req(cluster, "optional_info", dict),
+    }
+
+
+def _fast_stats(stats: Any) -> dict:
+    if type(stats) is not dict or not stats.keys() <= STATS_KEYS:
+        raise _Invalid
+    times = stats.get("times", _MISSING)
+    if times is None:
+        raise _Invalid
+    iterations = stats.get("iterations", _MISSING)
+    if iterations is None:
+        raise _Invalid
+    aggregates = {}
+    for key in AGGREGATE_KEYS:
+        value = stats.get(key, _MISSING)
+        if value is None:
+            raise _Invalid
+        aggregates[key] = None if value is _MISSING else as_number(value)
+    return {
+        "data": _numbers(stats.get("data")),
+        "unit": _req(stats, "unit", str),
+        "times": None if times is _MISSING else _numbers(times),
+        "time_unit": _opt(stats, "time_unit", str),
+        "iterations": None if iterations is _MISSING else _int(iterations, *INT32),
+        "aggregates": aggregates,
+    }
+
+
+def _fast_github(github: Any) -> dict:
+    if type(github) is not dict or not github.keys() <= GITHUB_KEYS:
+        raise _Invalid
+    pr_number = github.get("pr_number")
+    if pr_number == "":
+        pr_number = None
+    branch = github.get("branch")
+    if branch == "":
+        branch = None
+    if pr_number is not None:
+        pr_number = pr_number if type(pr_number) is int else as_integer(pr_number)
+    if branch is not None and type(branch) is not str:
+        raise _Invalid
+    commit = _opt(github, "commit", str)
+    if commit == "":
+        raise _Invalid
+    return {
+        "repository": normalize_repository(_req(github, "repository", str)),  # raises ValueError
+        "commit": commit,
+        "pr_number": pr_number,
+        "branch": branch,
+    }
+
+
+def read_valid_result(body: dict, modern: bool) -> dict[str, Any] | None:
+    """read_result's fields of a body that has no problem at all, else None (read_result then
+    names the problems). The common case without a Problems collector: several times faster."""
+    try:
+        return _read_valid(body, modern)
+    except (_Invalid, FieldError, ValueError):
+        return None
+
+
+def _read_valid(body: dict, modern: bool) -> dict[str, Any]:
+    if not body.keys() <= (_MODERN_TOP_LEVEL_KEYS if modern else TOP_LEVEL_KEYS):
+        raise _Invalid
+    machine = body.get("machine_info", _MISSING)
+    cluster = body.get("cluster_info", _MISSING)
+    if (machine is _MISSING) == (cluster is _MISSING):
+        raise _Invalid
+    if "stats" not in body and "error" not in body:
+        raise _Invalid
+    stats = body.get("stats", _MISSING)
+    run_tags = _opt(body, "run_tags", dict)
+    for key, value in (run_tags or {}).items():
+        if key == "" or type(value) is not str:
+            raise _Invalid
+    key = _opt(body, "submission_key", str) if modern else None
+    if key is not None and not 1 <= len(key) <= SUBMISSION_KEY_MAX:
+        raise _Invalid
+    timestamp = body.get("timestamp")
+    return {
+        "run_id": _req(body, "run_id", str),
+        "run_tags": run_tags,
+        "run_name": _opt(body, "run_name", str),
+        "run_reason": _opt(body, "run_reason", str),
+        "batch_id": _opt(body, "batch_id", str, nullable=True)
+        if modern
+        else _req(body, "batch_id", str),
+        "timestamp": as_datetime(timestamp) if timestamp is not None else _fail(),
+        "machine": None if machine is _MISSING else _fast_machine(machine, modern),
+        "cluster": None if cluster is _MISSING else _fast_cluster(cluster),
+        "stats": None if stats is _MISSING else _fast_stats(stats),
+        "error": _opt(body, "error", dict),
+        "tags": _req(body, "tags", dict),
+        "context": _req(body, "context", dict),
+        "github": _fast_github(body.get("github")),
+        "submission_key": key,
+        "info": _opt(body, "info", dict),
+        "optional_benchmark_info": _opt(body, "optional_benchmark_info", dict),
+        "validation": _opt(body, "validation", dict),
+        "change_annotations": _opt(body, "change_annotations", dict),
+    }
+
+
+def _fail() -> Any:
+    raise _Invalid

@@ -284,3 +284,25 @@ def test_concurrent_bulk_stores_creating_the_same_new_rows_both_succeed(fresh_db
             " (SELECT count(*) FROM benchmark_result) AS results"
         ).fetchone()
     assert counts == {"cases": 40, "ctx": 40, "results": 80}
+
+
+def test_a_single_result_with_known_dimensions_returns_the_row_get_result_reads(conn):
+    from conbench.queries.results import get_result
+
+    store(conn, payloads.legacy_result())
+    tags = {"name": "file-write", "dataset": "other"}
+    inputs = [prepare_result(payloads.legacy_result(tags=tags), modern=False)]
+    (stored,) = store_results(conn, inputs, commits=UNKNOWN, surface=None, detail=True)
+    assert stored.row is not None  # a new case alone does not need the creating statement
+    assert dict(stored.row) == get_result(conn, stored.id)
+
+
+def test_a_single_result_with_a_missing_dimension_is_stored_by_the_creating_statement(conn):
+    store(conn, payloads.legacy_result())
+    body = payloads.legacy_result(context={"benchmark_language": "R"}, tags={"name": "new"})
+    inputs = [prepare_result(body, modern=False)]
+    (stored,) = store_results(conn, inputs, commits=UNKNOWN, surface=None, detail=True)
+    assert stored.row is None
+    row = row_of(conn, stored.id)
+    cases = conn.execute('SELECT count(*) AS n FROM "case" WHERE name = %s', ("new",)).fetchone()
+    assert cases["n"] == 1 and row["history_fingerprint"] == stored.history_fingerprint

@@ -721,3 +721,87 @@ def test_merge_puts_new_keys_over_stored_and_drops_nulls():
         "d": 4,
     }
     assert stored == {"a": 1, "b": 2, "c": 3}
+
+
+# --- the fast reader of valid bodies agrees with the full schema ---
+
+_VALID_VARIANTS = [
+    {},
+    {"machine_info": machine_info(cpu_core_count=4, memory_bytes=1.9e9, gpu_count="+0")},
+    {"machine_info": machine_info(gpu_product_names=["A100", "A100"])},
+    {"machine_info": DROP, "cluster_info": cluster_info()},
+    {"stats": stats(data=["1.5", 2, 3.25, 1e-7], times=DROP, iterations="3", time_unit=DROP)},
+    {"stats": stats(data=[1.0, None, 2.0], mean=1.5, q1="0.1")},
+    {"stats": DROP, "error": {"message": "boom"}},
+    {"stats": stats(data=[]), "error": {}},
+    {"github": github(pr_number="12", branch="", commit=DROP)},
+    {"github": github(repository="git@github.com:conbench/demo/", pr_number=3.9)},
+    {"github": github(pr_number="", branch="feature")},
+    {"run_tags": {"name": "x"}, "run_name": DROP, "run_reason": DROP},
+    {"info": DROP, "optional_benchmark_info": DROP, "validation": {"ok": True}},
+    {"change_annotations": {"begins_distribution_change": True, "note": None}},
+]
+
+
+def _modern_variant(overrides: dict, **extra: object) -> dict:
+    body = legacy_result(**overrides)
+    body.update(extra)
+    return body
+
+
+@pytest.mark.parametrize("modern", [False, True])
+@pytest.mark.parametrize("overrides", _VALID_VARIANTS)
+def test_fast_reader_of_valid_bodies_matches_the_full_schema(overrides, modern):
+    from conbench.validation import _blank_to_null
+    from conbench.validation_fields import Problems
+    from conbench.validation_schema import read_result, read_valid_result
+
+    body = _blank_to_null(legacy_result(**overrides))
+    if modern:
+        body["submission_key"] = "key-1"
+    problems = Problems()
+    expected = read_result(problems, body, modern)
+    assert not problems.items
+    assert read_valid_result(body, modern) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"machine_info": machine_info(partial=True)},
+        {"machine_info": machine_info(cpu_core_count=2**31)},
+        {"machine_info": machine_info(gpu_product_names=[None])},
+        {"cluster_info": cluster_info()},
+        {"stats": stats(data=[float("nan")])},
+        {"stats": stats(iterations=None)},
+        {"github": github(commit="")},
+        {"github": github(repository="https://gitlab.com/x")},
+        {"github": None},
+        {"run_tags": {"": "x"}},
+        {"run_tags": {"a": 1}},
+        {"timestamp": None},
+        {"error": None},
+        {"batch_id": None},
+    ],
+)
+def test_fast_reader_leaves_every_problem_to_the_full_schema(overrides):
+    from conbench.validation import _blank_to_null
+    from conbench.validation_schema import read_valid_result
+
+    assert read_valid_result(_blank_to_null(legacy_result(**overrides)), False) is None
+
+
+def test_fast_reader_takes_a_partial_modern_machine_like_the_full_schema():
+    from conbench.validation_fields import Problems
+    from conbench.validation_schema import read_result, read_valid_result
+
+    partial = {"name": "p", "cpu_core_count": 2, "cpu_thread_count": "4", "memory_bytes": 1024}
+    body = legacy_result(
+        machine_info={**partial, "gpu_count": 0, "os_name": None, "gpu_product_names": None},
+        batch_id=None,
+    )
+    problems = Problems()
+    expected = read_result(problems, body, True)
+    assert not problems.items
+    assert read_valid_result(body, True) == expected
+    assert read_valid_result(body, False) is None

@@ -139,13 +139,19 @@ _KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(",", ":"))
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
-    return _ENCODER.encode(rows)
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value)
 
 
-# psycopg caches the parsing of a statement only up to 4096 characters: the indentation of the
-# file would push this one over and cost ~0.1 ms of client CPU on every execution.
-_INSERT_RESULTS = " ".join(_Q["insert_results"].split())
+def _compact(query: str) -> str:
+    """psycopg caches the parsing of a statement only up to 4096 characters: the indentation of
+    the file would push the long ones over and cost ~0.1 ms of client CPU on every execution."""
+    return " ".join(query.split())
+
+
+_INSERT_RESULTS = _compact(_Q["insert_results"])
+_INSERT_RESULT_FOUND = _compact(_Q["insert_result_found"])
+_INSERT_RESULT_FOUND_DETAIL = _compact(_Q["insert_result_found_detail"])
 
 
 def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, str] | None:
@@ -168,6 +174,42 @@ def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, st
     if len(rows) != len(batch.results):
         return None
     return {row["id"]: row["history_fingerprint"] for row in rows}
+
+
+@dataclass(frozen=True)
+class FoundResult:
+    """One result whose dimensions are named by their keys (`insert_result_found`): the row of
+    its own columns with its new `id`, and the dimension rows as `ResultBatch` stores them."""
+
+    row: dict[str, Any]
+    case_name: str
+    case_tags: dict[str, str]
+    context: dict[str, Any]
+    info: dict[str, Any]
+    hardware: dict[str, Any]
+    sha: str | None
+    repository: str
+
+
+def insert_result_found(
+    conn: psycopg.Connection, result: FoundResult, *, detail: bool = False
+) -> dict[str, Any] | None:
+    """Store one result if all its dimension rows exist but perhaps its case, which is then
+    created; None (nothing stored) when another one is missing. Returns {id,
+    history_fingerprint}, or with `detail` the row `results.get_result` reads."""
+    params = {
+        "result": _json(result.row),
+        "case_id": new_id(),
+        "case_name": result.case_name,
+        "case_tags": _json(result.case_tags),
+        "context": _json(result.context),
+        "info": _json(result.info),
+        "hardware": _json(result.hardware),
+        "sha": result.sha,
+        "repository": result.repository,
+    }
+    query = _INSERT_RESULT_FOUND_DETAIL if detail else _INSERT_RESULT_FOUND
+    return conn.execute(query, params).fetchone()
 
 
 def list_submissions(conn: psycopg.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -59,7 +59,12 @@ class LegacyCreate(_Submit):
         with self.db.connection() as conn:
             try:
                 stored = submit_payloads(
-                    conn, [body], modern=False, commits=self.commits, surface="legacy"
+                    conn,
+                    [body],
+                    modern=False,
+                    commits=self.commits,
+                    surface="legacy",
+                    detail=True,
                 )
             except InvalidItems as exc:
                 _, error = exc.errors[0]
@@ -70,7 +75,8 @@ class LegacyCreate(_Submit):
                 if exc.path:
                     raise BadRequest(_legacy_tree(exc.path, exc.message)) from None
                 raise LegacyBusinessError(exc.message) from None
-            row = get_result(conn, stored[0].id)
+            # The insert returns the stored row when it found every dimension; else read it.
+            row = stored[0].row or get_result(conn, stored[0].id)
         assert row is not None
         entity = serialize.legacy_result(row, base_url(req, self.settings))
         resp.status = falcon.HTTP_201
