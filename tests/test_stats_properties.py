@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conbench import stats
+from tests import stats_port as port
 from tests import stats_reference as ref
 
 DAY1 = datetime(2024, 1, 1)
@@ -146,3 +147,46 @@ def test_pairwise_matches_the_spec_reference(baseline, contender, unit):
         "regression_indicated": -percent > 5,
         "improvement_indicated": percent > 5,
     }
+
+
+# Bit for bit against the straightforward port -----------------------------------------------------
+
+edgy = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, 1e300, -1e-300, 5e-324, math.inf, -math.inf])
+anything = st.floats(allow_nan=True, allow_infinity=True) | edgy
+
+
+@st.composite
+def long_histories(draw) -> list[ref.Row]:
+    """Histories of every kind, long enough to slide windows of 3 and 5 many times, with values
+    no measurement has (NaN, infinities, signed zeros) that the kernels still must agree on."""
+    rows = draw(histories(max_rows=60))
+    if draw(st.booleans()):
+        for row in rows:
+            if draw(st.integers(0, 4)) == 0:
+                row.svs = draw(anything)
+    return rows
+
+
+def bits(values: object) -> str:
+    """A text that tells floats apart bit for bit (repr distinguishes -0.0 and 0.0)."""
+    return repr(values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(long_histories(), st.sampled_from([1, 2, 3, 5, 100]), st.booleans())
+def test_rolling_stats_equal_the_straightforward_port_bit_for_bit(rows, window, include_current):
+    expected = port.rolling_stats(points(rows), include_current=include_current, window=window)
+    actual = stats.rolling_stats(points(rows), include_current=include_current, window=window)
+    assert bits(actual) == bits(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(long_histories())
+def test_distribution_equals_the_straightforward_port_bit_for_bit(rows):
+    assert bits(stats.distribution(points(rows))) == bits(port.distribution(points(rows)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(anything, max_size=40), st.sampled_from([1, 2, 3, 5, 100]))
+def test_shift_z_scores_equal_the_straightforward_port_bit_for_bit(svs, window):
+    assert bits(stats.shift_z_scores(svs, window)) == bits(port.shift_z_scores(svs, window))
