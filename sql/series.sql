@@ -172,15 +172,64 @@ LIMIT %(limit)s
 -- name: list_series_members
 -- The newest `per_series` members of each fingerprint (oldest first within a fingerprint) and
 -- every fingerprint's total member count: what status, sparkline and the latest point need.
--- Index: benchmark_result_history_fingerprint_index (one scan for the page's fingerprints),
--- materialized first for the same misestimate as above, then commit_pkey per row; the window
--- sort covers the page's rows only. SVS as float8 (exact for stored values, cheap to decode).
-WITH candidate AS MATERIALIZED (
+-- Two steps, so that only the kept members are read from the table:
+-- 1. per fingerprint, index only over benchmark_result_series_member_index (migration 7: partial
+--    on the member row conditions below, keys (history_fingerprint, commit_id)) joined to the
+--    default-branch commits (commit_pkey, memoized): the member count, and the commits of the
+--    newest `per_series` members by commit timestamp, with ties (a superset of the kept members:
+--    members sharing the boundary commit timestamp are ordered by their own columns below);
+-- 2. those members' rows by benchmark_result_series_member_index (fingerprint, commit) and the
+--    exact order (commit timestamp, result timestamp, id, newest first) over them alone.
+-- The row conditions repeat the index predicate word for word (the planner proves the partial
+-- index from them). SVS as float8 (exact for stored values, cheap to decode).
+WITH recent AS (
+    SELECT f.fingerprint, m.commit_id, m.commit_sha, m.commit_timestamp, m.point_count
+    FROM unnest(%(fingerprints)s::text[]) AS f (fingerprint)
+    CROSS JOIN LATERAL (
+        SELECT
+            r.commit_id,
+            c.sha AS commit_sha,
+            c.timestamp AS commit_timestamp,
+            count(*) OVER () AS point_count
+        FROM benchmark_result AS r
+        JOIN commit AS c ON c.id = r.commit_id
+        WHERE r.history_fingerprint = f.fingerprint
+            AND c.sha = c.fork_point_sha
+            AND c.timestamp IS NOT NULL
+            AND r.commit_id IS NOT NULL
+            AND r.error IS NULL
+            AND r.unit IS NOT NULL
+            AND cardinality(r.data) > 0
+            AND array_position(r.data, NULL) IS NULL
+            AND (
+                CASE
+                    WHEN array_length(r.data, 1) = 1 THEN r.mean
+                    WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                        THEN greatest(r.data[1], r.data[2])
+                    WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+                    WHEN r.unit LIKE '%%/s' THEN r.max
+                    ELSE r.min
+                END
+            ) IS NOT NULL
+        ORDER BY c.timestamp DESC
+        FETCH FIRST %(per_series)s ROWS WITH TIES
+    ) AS m
+)
+SELECT
+    ranked.history_fingerprint,
+    ranked.id,
+    ranked.unit,
+    ranked.result_timestamp,
+    ranked.begins_distribution_change,
+    ranked.svs,
+    ranked.commit_sha,
+    ranked.commit_timestamp,
+    ranked.point_count
+FROM (
     SELECT
         r.history_fingerprint,
         r.id,
         r.unit,
-        r.commit_id,
         r.timestamp AS result_timestamp,
         r.change_annotations -> 'begins_distribution_change' AS begins_distribution_change,
         CASE
@@ -190,30 +239,33 @@ WITH candidate AS MATERIALIZED (
             WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
             WHEN r.unit LIKE '%%/s' THEN r.max
             ELSE r.min
-        END::float8 AS svs
-    FROM benchmark_result AS r
-    WHERE r.history_fingerprint = ANY(%(fingerprints)s)
+        END::float8 AS svs,
+        recent.commit_sha,
+        recent.commit_timestamp,
+        row_number() OVER (
+            PARTITION BY r.history_fingerprint
+            ORDER BY recent.commit_timestamp DESC, r.timestamp DESC, r.id DESC
+        ) AS recency,
+        recent.point_count
+    FROM (SELECT DISTINCT * FROM recent) AS recent
+    JOIN benchmark_result AS r
+        ON r.history_fingerprint = recent.fingerprint
+        AND r.commit_id = recent.commit_id
+    WHERE r.commit_id IS NOT NULL
         AND r.error IS NULL
         AND r.unit IS NOT NULL
         AND cardinality(r.data) > 0
         AND array_position(r.data, NULL) IS NULL
-)
-SELECT *
-FROM (
-    SELECT
-        candidate.*,
-        c.sha AS commit_sha,
-        c.timestamp AS commit_timestamp,
-        row_number() OVER (
-            PARTITION BY candidate.history_fingerprint
-            ORDER BY c.timestamp DESC, candidate.result_timestamp DESC, candidate.id DESC
-        ) AS recency,
-        count(*) OVER (PARTITION BY candidate.history_fingerprint) AS point_count
-    FROM candidate
-    JOIN commit AS c ON c.id = candidate.commit_id
-    WHERE candidate.svs IS NOT NULL
-        AND c.sha = c.fork_point_sha
-        AND c.timestamp IS NOT NULL
+        AND (
+            CASE
+                WHEN array_length(r.data, 1) = 1 THEN r.mean
+                WHEN array_length(r.data, 1) = 2 AND r.unit LIKE '%%/s'
+                    THEN greatest(r.data[1], r.data[2])
+                WHEN array_length(r.data, 1) = 2 THEN least(r.data[1], r.data[2])
+                WHEN r.unit LIKE '%%/s' THEN r.max
+                ELSE r.min
+            END
+        ) IS NOT NULL
 ) AS ranked
 WHERE ranked.recency <= %(per_series)s
 ORDER BY

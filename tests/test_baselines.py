@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conbench.queries import baselines, runs
+from conbench.queries.ancestry import ancestors
 from conbench.queries.baselines import ci_baseline_run
 from conbench.seed import seed_demo_data
 from tests.factories import make_commit, make_hardware, make_result
@@ -266,3 +267,77 @@ def test_ci_search_of_a_commitless_run(conn):
     make_result(conn, run_id="loose")
     found = ci_baseline_run(conn, _run_row(conn, "loose"), "parent")
     assert found.error["code"] == "missing_commit_metadata"
+
+
+def test_ancestors_sharing_a_timestamp_are_one_step_newest_result_first(client, conn, line):
+    """Commits with equal timestamps are ordered by their results, not by where the walk meets
+    them: the newer result on the second-listed commit wins, and the CI search agrees."""
+    twin = _commit(conn, "m3-twin", 3, "m2")
+    listed = [a.sha for a in ancestors(conn, line["m4"], limit=20)]
+    first, second = (
+        (line["m3"], twin)
+        if listed.index("m3") < listed.index("m3-twin")
+        else (
+            twin,
+            line["m3"],
+        )
+    )
+    _run(conn, "older", first, day=3.2)
+    _run(conn, "newer", second, day=3.4)
+    _run(conn, "contender", _commit(conn, "m5", 5, "m4"))
+    found = _candidates(client, "contender")["latest_default"]
+    assert found == {
+        "error": None,
+        "baseline_run_id": "newer",
+        "commits_skipped": ["m5", "m4", first["sha"]],
+    }
+    ci = ci_baseline_run(conn, _run_row(conn, "contender"), "parent")
+    assert (ci.run_id, ci.commits_skipped) == ("newer", ("m4", first["sha"]))
+
+
+def test_same_reason_results_of_other_series_do_not_stop_the_search(client, conn, line):
+    """An ancestor carrying the contender's reason only on another hardware is no match; the
+    search goes on to other reasons on newer commits before older same-reason ones."""
+    other = make_hardware(conn, "other-box")["id"]
+    _run(conn, "elsewhere-same-reason", line["m3"], reason="pull request", hardware_id=other)
+    _run(conn, "other-reason", line["m3"], reason="commit")
+    _run(conn, "contender", line["m4"], reason="pull request")
+    assert _candidates(client, "contender")["parent"]["baseline_run_id"] == "other-reason"
+    found = ci_baseline_run(conn, _run_row(conn, "contender"), "parent")
+    assert found.run_id == "other-reason"
+    _run(conn, "old-same-reason", line["m1"], reason="pull request")
+    assert _candidates(client, "contender")["parent"]["baseline_run_id"] == "old-same-reason"
+    found = ci_baseline_run(conn, _run_row(conn, "contender"), "parent")
+    assert found.run_id == "old-same-reason"
+
+
+def test_null_reason_contender_skips_ancestors_without_null_reasons(client, conn, line):
+    _run(conn, "reasoned", line["m3"], reason="commit")
+    _run(conn, "contender", line["m4"], reason=None)
+    assert _candidates(client, "contender")["parent"]["baseline_run_id"] == "reasoned"
+    _run(conn, "null-reason", line["m1"], reason=None)
+    assert _candidates(client, "contender")["parent"]["baseline_run_id"] == "null-reason"
+    assert ci_baseline_run(conn, _run_row(conn, "contender"), "parent").run_id == "null-reason"
+
+
+def test_baseline_searches_use_the_indexes_their_doc_lines_name(conn, line):
+    for n, commit in enumerate(line.values()):
+        for _ in range(30):
+            make_result(conn, run_id=f"run-{n}", commit=commit, run_reason="commit")
+    conn.execute("ANALYZE benchmark_result")
+    conn.execute("SET LOCAL enable_seqscan = off")
+    params = {
+        "commit_ids": [c["id"] for c in line.values()],
+        "run_id": "contender",
+        "commit_id": line["m4"]["id"],
+        "earliest": _day(1),
+        "fingerprints": "{fp-1,fp-2}",
+        "run_reason": "pull request",
+    }
+    for name in ("get_legacy_baseline_result", "get_ci_baseline_result"):
+        plan = "\n".join(
+            row["QUERY PLAN"] for row in conn.execute("EXPLAIN " + baselines._Q[name], params)
+        )
+        # The same-reason guard probes the reason index; no plan walks results by timestamp.
+        assert "Index Only Scan using benchmark_result_commit_id_run_reason_index" in plan
+        assert "benchmark_result_timestamp_index" not in plan

@@ -240,6 +240,33 @@ def test_members_are_capped_per_series_but_counted_in_full(conn):
     assert {row["point_count"] for row in members} == {6}
 
 
+def test_member_cap_cuts_between_results_sharing_a_commit_timestamp(conn):
+    """The cap keeps the newest members by commit timestamp, then result timestamp, then id:
+    re-runs on one commit and commits sharing a timestamp are cut between their results; errored
+    results, results off the default branch or without a commit are no members."""
+    commits = _commits(conn, 3)
+    twin = make_commit(conn, "c-twin", timestamp=commits[1]["timestamp"])
+    case_id = make_case(conn, "bench", {})
+
+    def result(commit, hours, **extra):
+        when = commit["timestamp"] + timedelta(hours=hours) if commit else BASE
+        return make_result(conn, commit=commit, case_id=case_id, timestamp=when, **extra)
+
+    oldest = result(commits[0], 1)
+    rerun_early, rerun_late = result(commits[1], 1), result(commits[1], 3)
+    on_twin = result(twin, 2)
+    newest = result(commits[2], 1)
+    result(commits[2], 2, data=[], error={"stack_trace": "boom"})
+    result(make_commit(conn, "c-branch", fork_point_sha="c-000", branch="me:x"), 5)
+    result(None, 0)
+    fingerprint = oldest["history_fingerprint"]
+    expected = [oldest, rerun_early, on_twin, rerun_late, newest]
+    for cap in range(1, 7):
+        members = queries.list_members(conn, [fingerprint], per_series=cap)[fingerprint]
+        assert [row["id"] for row in members] == [row["id"] for row in expected[-cap:]]
+        assert {row["point_count"] for row in members} == {5}
+
+
 @pytest.mark.parametrize(
     ("query", "detail"),
     [
@@ -293,7 +320,8 @@ def test_series_queries_use_the_indexes_their_doc_lines_name(conn):
     walk = _plan(conn, "list_commit_fingerprints", commit_ids=[commits[-1]["id"]], **filters)
     assert "benchmark_result_commit_id_index" in walk
     members = _plan(conn, "list_series_members", fingerprints=["fp-0001"], per_series=256)
-    assert "benchmark_result_history_fingerprint_index" in members.split("CTE candidate")[1]
+    assert "Index Only Scan using benchmark_result_series_member_index" in members
+    assert "Index Scan using benchmark_result_series_member_index" in members
     exact = {
         **filters, "fingerprint": "fp-0001", "case_ids": None, "repository": None,
         "cursor_ts": None, "cursor_commit": None, "cursor_fingerprint": None, "limit": 25,

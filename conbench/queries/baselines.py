@@ -71,7 +71,7 @@ def _legacy_search(
     conn: psycopg.Connection,
     baseline_commit: dict[str, Any],
     run_row: dict[str, Any],
-    fingerprints: list[str],
+    fingerprints: str | None,
 ) -> dict[str, Any]:
     """Upstream `_search_for_baseline_run`, with NULL-safe ordering (01 §9)."""
     try:
@@ -177,9 +177,14 @@ def _ci_failure(code: str, **details: Any) -> CIBaseline:
     return CIBaseline(error={"code": code, "message": CI_ERRORS[code], **details})
 
 
-def _fingerprints(conn: psycopg.Connection, run_id: str, commit_id: str | None = None) -> list[str]:
-    rows = conn.execute(_Q["list_run_fingerprints"], {"run_id": run_id, "commit_id": commit_id})
-    return [row["history_fingerprint"] for row in rows]
+def _fingerprints(
+    conn: psycopg.Connection, run_id: str, commit_id: str | None = None
+) -> str | None:
+    """The run's distinct fingerprints as the text form of a `text[]` (what the searches take as
+    `%(fingerprints)s::text[]`), or None when it has none."""
+    params = {"run_id": run_id, "commit_id": commit_id}
+    row = conn.execute(_Q["list_run_fingerprints"], params).fetchone()
+    return row["fingerprints"] if row["fingerprint_count"] else None
 
 
 def _skipped(ancestry: list[Ancestor], commit_id: str) -> list[str]:
