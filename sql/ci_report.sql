@@ -58,10 +58,14 @@ ORDER BY g.run_id, g.commit_id
 
 -- name: list_contender_results
 -- The contender rows of a CI report: every result of the given runs (only those on one commit when
--- commit_id is set), ordered by run, then id; the case, context, info and hardware come by id from
--- list_result_entities (a few distinct rows, decoded once). Measurements arrive as float8: the
+-- commit_id is set), in no particular order: sorting thousands of these wide rows cost the server
+-- more than the caller's sort of the tuples. The case, context, info and hardware come by id from
+-- get_result_entities (a few distinct rows, decoded once). Measurements arrive as float8: the
 -- cast rounds the stored decimal correctly, exactly as Python's float(Decimal) would, and saves
--- the Decimal objects. Index: benchmark_result_run_id_index.
+-- the Decimal objects. Only the columns a row shows or is scored on (the wide JSON columns of a
+-- result cost more to read than everything else). Index: benchmark_result_commit_id_index and
+-- benchmark_result_run_id_index (a BitmapAnd), or benchmark_result_run_id_index alone without a
+-- commit.
 SELECT
     r.id,
     r.run_id,
@@ -81,34 +85,49 @@ SELECT
 FROM benchmark_result AS r
 WHERE r.run_id = ANY(%(run_ids)s)
     AND (%(commit_id)s::text IS NULL OR r.commit_id = %(commit_id)s)
-ORDER BY r.run_id, r.id
 
--- name: list_result_entities
--- The cases, contexts, infos and hardware a report's rows name, by id: `kind`, `id`, `name` (case
--- and hardware), `tags` (hardware: its type and hash). Index: the primary key of each table.
-SELECT 'case' AS kind, id, name, tags
-FROM "case"
-WHERE id = ANY(%(case_ids)s)
-UNION ALL
-SELECT 'context', id, NULL, tags
-FROM context
-WHERE id = ANY(%(context_ids)s)
-UNION ALL
-SELECT 'info', id, NULL, tags
-FROM info
-WHERE id = ANY(%(info_ids)s)
-UNION ALL
-SELECT 'hardware', id, name, jsonb_build_object('type', type, 'hash', hash)
-FROM hardware
-WHERE id = ANY(%(hardware_ids)s)
+-- name: get_result_entities
+-- The cases, contexts, infos and hardware a report's rows name, by id, as one JSON document
+-- `{"case": {id: [name, tags]}, "context": {id: tags}, "info": {id: tags}, "hardware": {id: {id,
+-- type, name, hash}}}` (`{}` for a kind without rows): a report names up to ~5,000 cases, and
+-- one document decodes several times faster than a row per case (a case as an array costs the
+-- server half what an object does). Executed unprepared (the id lists run to thousands).
+-- Index: the primary key of each table (small tables are scanned).
+SELECT json_build_object(
+    'case', coalesce((
+        SELECT json_object_agg(cs.id, json_build_array(cs.name, cs.tags))
+        FROM "case" AS cs
+        WHERE cs.id = ANY(%(case_ids)s::text[])
+    ), '{}'),
+    'context', coalesce((
+        SELECT json_object_agg(ctx.id, ctx.tags)
+        FROM context AS ctx
+        WHERE ctx.id = ANY(%(context_ids)s::text[])
+    ), '{}'),
+    'info', coalesce((
+        SELECT json_object_agg(i.id, i.tags)
+        FROM info AS i
+        WHERE i.id = ANY(%(info_ids)s::text[])
+    ), '{}'),
+    'hardware', coalesce((
+        SELECT json_object_agg(
+            h.id,
+            json_build_object('id', h.id, 'type', h.type, 'name', h.name, 'hash', h.hash)
+        )
+        FROM hardware AS h
+        WHERE h.id = ANY(%(hardware_ids)s::text[])
+    ), '{}')
+) AS entities
 
 -- name: list_baseline_results
--- The newest result (timestamp, then id) of each fingerprint in each of the given baseline runs,
--- among the given (distinct) fingerprints, with its commit's sha and timestamp (measurements as
--- float8, as list_contender_results). The fingerprints
--- are joined as a set (hashed), not compared as an ANY list, so planning stays cheap for 5000 of
--- them. Index: benchmark_result_run_id_index; commit_pkey.
-SELECT DISTINCT ON (r.run_id, r.history_fingerprint)
+-- Every result of the given baseline runs, with its commit's sha and timestamp (measurements as
+-- float8, as list_contender_results), in no particular order: the caller keeps the newest of each
+-- fingerprint it pairs. The server reads every result of the runs either way; sorting the wide
+-- rows for a DISTINCT ON and joining a list of the wanted fingerprints cost it 2.5 times the scan
+-- (and the generic plan of that query, once prepared, probed the fingerprint index per
+-- fingerprint: 4 s for 4,500). Index: benchmark_result_run_id_index; commit_pkey (or a hash of
+-- commit).
+SELECT
     r.id,
     r.run_id,
     r.timestamp,
@@ -121,7 +140,5 @@ SELECT DISTINCT ON (r.run_id, r.history_fingerprint)
     c.sha AS commit_sha,
     c.timestamp AS commit_timestamp
 FROM benchmark_result AS r
-JOIN unnest(%(fingerprints)s::text[]) AS f (fingerprint) ON f.fingerprint = r.history_fingerprint
 LEFT JOIN commit AS c ON c.id = r.commit_id
 WHERE r.run_id = ANY(%(run_ids)s)
-ORDER BY r.run_id, r.history_fingerprint, r.timestamp DESC, r.id DESC

@@ -10,6 +10,7 @@ from falcon import testing
 from conbench import ci_report
 from conbench.app import create_app
 from conbench.config import Settings
+from conbench.queries import ci_report as ci_queries
 from conbench.seed import seed_demo_data
 from tests.factories import make_commit, make_hardware, make_result
 
@@ -394,6 +395,48 @@ def test_the_newest_baseline_result_of_a_fingerprint_is_paired(client, conn, gra
     (row,) = _rows(_branch_report(client))
     assert row["baseline"]["result_id"] == newer["id"]
     assert row["baseline"]["single_value_summary"] == 9.0
+
+
+def test_a_timestamp_tie_between_baseline_results_is_broken_by_the_higher_id(client, conn, graph):
+    tied = {"run_id": "run-main-4", "commit": graph["main"][4], **graph["shared"]}
+    when = DAY + timedelta(days=4, hours=1)
+    low = make_result(conn, id="0" * 32, timestamp=when, data=[8.0, 8.5, 9.0], **tied)
+    high = make_result(conn, id="f" * 32, timestamp=when, data=[9.0, 9.5, 10.0], **tied)
+    _contender(conn, graph, 10.0)
+    (row,) = _rows(_branch_report(client))
+    assert low["id"] < high["id"]
+    assert row["baseline"]["result_id"] == high["id"]
+
+
+def test_rows_name_cases_whose_ids_need_quoting_in_an_array(client, conn, graph):
+    """Ids that are not hex take the slow path of queries.ci_report.text_array."""
+    odd = 'case,with "quotes" and \\ NULL'
+    conn.execute(
+        """INSERT INTO "case" (id, name, tags) VALUES (%s, 'odd-case', '{"size": 3}')""",
+        (odd,),
+    )
+    _contender(conn, graph, 10.0, case_id=odd)
+    _contender(conn, graph, 10.0, run_id="pr-2")
+    rows = _rows(_branch_report(client))
+    odd_row = next(row for row in rows if row["name"] == "odd-case")
+    assert odd_row["tags"] == {"name": "odd-case", "size": 3}
+    assert {row["name"] for row in rows} == {"odd-case", "file-read"}
+
+
+@pytest.mark.parametrize(
+    ("values", "sent"),
+    [
+        ([], "{}"),
+        (["0a1b", "ff"], "{0a1b,ff}"),
+        (["0a1b", "NULL"], ["0a1b", "NULL"]),
+        (["a,b"], ["a,b"]),
+        (['x"y', "z\\"], ['x"y', "z\\"]),
+    ],
+)
+def test_text_array_parameters_keep_every_value(conn, values, sent):
+    assert ci_queries.text_array(values) == sent
+    found = conn.execute("SELECT %(v)s::text[] AS v", {"v": ci_queries.text_array(values)})
+    assert found.fetchone()["v"] == values
 
 
 def test_different_units_are_not_comparable(client, conn, graph):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from conbench import sql
 
@@ -28,42 +31,82 @@ def list_run_groups(
     return conn.execute(_Q["list_run_groups"], params).fetchall()
 
 
+ContenderRow = tuple[Any, ...]
+"""A `list_contender_results` row: (id, run_id, timestamp, unit, data, min, max, error,
+history_fingerprint, case_id, context_id, info_id, hardware_id, begins_distribution_change)."""
+
+BaselineRow = tuple[Any, ...]
+"""A `list_baseline_results` row: (id, run_id, timestamp, unit, data, min, max, error,
+history_fingerprint, commit_sha, commit_timestamp)."""
+
+Entities = dict[str, dict[str, Any]]
+"""Rows' entities by kind (`case`, `context`, `info`, `hardware`), then id."""
+
+
 def list_contender_results(
     conn: psycopg.Connection, run_ids: Sequence[str], commit_id: str | None
-) -> list[dict[str, Any]]:
-    """Every result of these runs (on `commit_id` when given), by run then id: the columns a row
-    is scored on, entity ids, and whether it begins a distribution change."""
+) -> list[ContenderRow]:
+    """Every result of these runs (on `commit_id` when given), by run then id, as tuples: the
+    columns a row is scored on, entity ids, and whether it begins a distribution change. Sorted
+    here: result ids are hex (03 §1.2), so code point order is the database's order."""
     params = {"run_ids": list(run_ids), "commit_id": commit_id}
-    return conn.execute(_Q["list_contender_results"], params).fetchall()
+    rows = _tuples(conn, _Q["list_contender_results"], params)
+    rows.sort(key=_RUN_AND_ID)
+    return rows
 
 
-def list_result_entities(
-    conn: psycopg.Connection, rows: Sequence[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """The case, context, info and hardware rows the given result rows name, keyed by kind, then
-    id: cases `{name, tags}`, contexts and infos their tags, hardware `{id, type, name, hash}`."""
+_RUN_AND_ID = itemgetter(1, 0)
+
+
+def get_result_entities(conn: psycopg.Connection, rows: Sequence[ContenderRow]) -> Entities:
+    """The case, context, info and hardware rows the given contender rows name, keyed by kind,
+    then id: cases `[name, tags]`, contexts and infos their tags, hardware `{id, type, name,
+    hash}`."""
     params = {
-        f"{kind}_ids": sorted({row[f"{kind}_id"] for row in rows})
-        for kind in ("case", "context", "info", "hardware")
+        f"{kind}_ids": text_array(sorted({row[column] for row in rows}))
+        for kind, column in (("case", 9), ("context", 10), ("info", 11), ("hardware", 12))
     }
-    found: dict[str, dict[str, Any]] = {"case": {}, "context": {}, "info": {}, "hardware": {}}
-    for row in conn.execute(_Q["list_result_entities"], params):
-        kind, tags = row["kind"], row["tags"]
-        if kind == "case":
-            found[kind][row["id"]] = {"name": row["name"], "tags": tags}
-        elif kind == "hardware":
-            hardware = {"id": row["id"], "type": tags["type"], "name": row["name"]}
-            found[kind][row["id"]] = {**hardware, "hash": tags["hash"]}
-        else:
-            found[kind][row["id"]] = tags
-    return found
+    found = conn.execute(_Q["get_result_entities"], params, prepare=False).fetchone()
+    return found["entities"]
 
 
 def list_baseline_results(
-    conn: psycopg.Connection, run_ids: Sequence[str], fingerprints: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The newest result per (baseline run, fingerprint) among these fingerprints."""
-    if not run_ids or not fingerprints:
+    conn: psycopg.Connection, run_ids: Sequence[str], fingerprints: Iterable[str]
+) -> list[BaselineRow]:
+    """The newest result (timestamp, then id) per (baseline run, fingerprint) among these
+    fingerprints, as tuples."""
+    wanted = set(fingerprints)
+    if not run_ids or not wanted:
         return []
-    params = {"run_ids": list(run_ids), "fingerprints": sorted(set(fingerprints))}
-    return conn.execute(_Q["list_baseline_results"], params).fetchall()
+    newest: dict[tuple[str, str], BaselineRow] = {}
+    for row in _tuples(conn, _Q["list_baseline_results"], {"run_ids": list(run_ids)}):
+        if row[8] in wanted:
+            key = (row[1], row[8])
+            kept = newest.get(key)
+            if kept is None or (row[2], row[0]) > (kept[2], kept[0]):
+                newest[key] = row
+    return list(newest.values())
+
+
+_HEX_LIST = re.compile(r"[0-9a-f]+(?:,[0-9a-f]+)*")
+
+
+def text_array(values: list[str]) -> str | list[str]:
+    """A `%(name)s::text[]` parameter of thousands of values. Hex values (ids, fingerprints)
+    become one array literal: psycopg quotes a list element by element (5 ms for 4,500), while
+    hex needs no quoting (and is never the NULL keyword). Anything else stays a list."""
+    literal = ",".join(values)
+    if not values or (
+        # As many commas as separators: no value holds one, so the pattern sees each value.
+        literal.count(",") == len(values) - 1 and _HEX_LIST.fullmatch(literal)
+    ):
+        return "{" + literal + "}"
+    return values
+
+
+def _tuples(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """All rows as tuples, in binary format: thousands of rows, decoded without building a dict
+    per row or parsing timestamps and float arrays from text."""
+    cursor = conn.execute(query, params, binary=True)
+    cursor.row_factory = tuple_row
+    return cursor.fetchall()

@@ -7,7 +7,9 @@ its fingerprint at the baseline commit (04 §6).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +82,8 @@ def run_pair_page(
     page_size: int,
 ) -> RunPairPage:
     """The next `page_size` fingerprints of both runs after `cursor`, with every result of either
-    run on them (rows as `queries.results.get_result`), in one query."""
+    run on them, in one query. Rows have the columns of `queries.results.get_result` that a
+    compare side shows (measurements as floats), `case_name`, `case_tags` and `context_tags`."""
     rows = conn.execute(
         _Q["list_run_pair_results"],
         {
@@ -89,16 +92,50 @@ def run_pair_page(
             "page_size": page_size,
         },
     ).fetchall()
-    page = RunPairPage(sorted({row["history_fingerprint"] for row in rows}))
+    decode = _json_decoder()
     baseline: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     contender: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
+        for column in _JSON_COLUMNS:
+            row[column] = decode(row[column])
         if row["run_id"] == baseline_run_id:
             baseline[row["history_fingerprint"]].append(row)
         if row["run_id"] == contender_run_id:
             contender[row["history_fingerprint"]].append(row)
+    page = RunPairPage(sorted({row["history_fingerprint"] for row in rows}))
     page.baseline, page.contender = dict(baseline), dict(contender)
     return page
+
+
+_JSON_COLUMNS = (
+    "run_tags",
+    "optional_benchmark_info",
+    "validation",
+    "change_annotations",
+    "error",
+    "case_tags",
+    "context_tags",
+)
+
+
+def _json_decoder() -> Callable[[str | None], Any]:
+    """`json.loads` for the JSON documents of one page: run tags, context tags and annotations
+    repeat on every row, so each distinct text is decoded once and its value shared by the rows
+    carrying it (nothing mutates them)."""
+    decoded: dict[str, Any] = {}
+
+    def decode(text: str | None) -> Any:
+        if text is None:
+            return None
+        value = decoded.get(text, _MISSING)
+        if value is _MISSING:
+            value = decoded[text] = json.loads(text)
+        return value
+
+    return decode
+
+
+_MISSING = object()
 
 
 def svs_of(row: dict[str, Any] | None) -> float | None:
