@@ -143,6 +143,7 @@ def _add_admin_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--user-name", help="name of a new user (default: the email)")
     create.set_defaults(func="conbench.commands.admin:cmd_admin_tokens_create")
     _add_repair_commits(admin_sub)
+    _add_lookback_commands(admin_sub)
 
 
 def _add_repair_commits(admin_sub: argparse._SubParsersAction) -> None:
@@ -186,6 +187,60 @@ def _add_repair_commits(admin_sub: argparse._SubParsersAction) -> None:
     )
     _add_format_flag(repair)
     repair.set_defaults(func="conbench.commands.repair:cmd_admin_repair_commits")
+
+
+def _add_lookback_commands(admin_sub: argparse._SubParsersAction) -> None:
+    lookback = admin_sub.add_parser(
+        "lookback",
+        help="the lookback distribution cache (docs/lookback-cache.md)",
+        description="Fill and prune the stored lookback distributions that CI reports and "
+        "compares read (docs/lookback-cache.md).",
+    )
+    lookback_sub = lookback.add_subparsers(dest="lookback_command", required=True, metavar="ACTION")
+    warm = lookback_sub.add_parser(
+        "warm",
+        help="compute and store the distributions that the next requests will ask for",
+        description="For the N newest default-branch commits of each repository (or of "
+        "--repository), and the fork points of the branch commits at least as new as the oldest "
+        "of them, store the lookback distribution of every fingerprint with results on the "
+        "commit, through the server's own read path (values are exactly what a request "
+        "computes). Already stored distributions are kept: a second run is cheap. Safe while the "
+        "server runs; run it after the nightly benchmarks. Needs CONBENCH_DB_URL (or "
+        "DATABASE_URL). Prints a summary {repositories, commits, fingerprints, stored, "
+        "already_stored, not_stored, seconds} on stdout, progress on stderr when it is a "
+        "terminal. Exit 2 on usage errors (including a repository without commits), 1 on "
+        "database errors.",
+    )
+    warm.add_argument(
+        "--repository", metavar="URL", help="only this repository (default: every repository)"
+    )
+    warm.add_argument(
+        "--commits",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="newest default-branch commits per repository (default 5)",
+    )
+    _add_format_flag(warm)
+    warm.set_defaults(func="conbench.commands.lookback:cmd_admin_lookback_warm")
+    prune = lookback_sub.add_parser(
+        "prune",
+        help="delete stored distributions computed more than DAYS days ago",
+        description="Delete the stored lookback distributions whose computed_at is more than "
+        "DAYS days before the database's clock, a few thousand rows per transaction, so no lock "
+        "is held for long; requests recompute (and store) what they need. Needs "
+        "CONBENCH_DB_URL (or DATABASE_URL). Prints {cutoff, commits, deleted, seconds} on "
+        "stdout. Exit 2 on usage errors, 1 on database errors.",
+    )
+    prune.add_argument(
+        "--older-than",
+        required=True,
+        type=float,
+        metavar="DAYS",
+        help="age in days (a decimal number, 0 deletes every row)",
+    )
+    _add_format_flag(prune)
+    prune.set_defaults(func="conbench.commands.lookback:cmd_admin_lookback_prune")
 
 
 def _add_auth_commands(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
+from conbench import serialize
 from conbench.queries import compare as compare_queries
+from conbench.queries import results as results_queries
 from conbench.resources import compare
 from conbench.seed import seed_demo_data
 from tests.factories import make_case, make_commit, make_result
@@ -291,6 +293,33 @@ def test_the_cursor_is_the_last_fingerprint_of_a_full_page(client, two_runs):
     assert body["metadata"]["next_page_cursor"] == first[1]
 
 
+def test_a_run_compare_side_shows_the_legacy_result_without_its_entities(client, conn):
+    """Run pages are fetched with measurements as float8 and JSON as text; a side's `result`
+    still equals `serialize.legacy_result` of the full row, key for key and in order."""
+    case = make_case(conn, "documents", {"size": "large"})
+    documents = {
+        "run_tags": {"arch": "arm64", "nested": {"a": [1, 2.5, None]}},
+        "optional_benchmark_info": {"note": "ünïcode", "big": 12345678901234567890},
+        "validation": {"checks": [True, False]},
+        "change_annotations": {"begins_distribution_change": True},
+    }
+    base = make_result(conn, run_id="base-d", case_id=case, data=[0.1, 0.2, 0.30000000000000004])
+    cont = make_result(conn, run_id="cont-d", case_id=case, times=[1.5, 2.5], **documents)
+    failed = make_result(conn, run_id="cont-d", case_id=case, error={"stack": "boom"}, data=[])
+    (first, second) = _legacy(client, "runs", "base-d...cont-d").json["data"]
+    expected = {}
+    for row in (base, cont, failed):
+        full = serialize.legacy_result(results_queries.get_result(conn, row["id"]), "")
+        expected[row["id"]] = {
+            key: value
+            for key, value in full.items()
+            if key not in ("tags", "commit", "hardware", "links")
+        }
+    for item in (first, second):
+        for side in (item["baseline"], item["contender"]):
+            assert list(side["result"].items()) == list(expected[side["result"]["id"]].items())
+
+
 def test_run_compare_drops_pairs_whose_units_differ(client, conn):
     case = make_case(conn, "mixed")
     make_result(conn, run_id="base-u", case_id=case, unit="s")
@@ -431,7 +460,7 @@ def test_lookback_serves_many_fingerprints_in_one_query(conn, seed, monkeypatch)
     ).fetchone()["history_fingerprint"]
     monkeypatch.setattr(psycopg.Connection, "execute", counting)
     found = lookback.lookback_for(conn, commit_03, [fingerprint, "f" * 32, "e" * 32])
-    assert len(executed) == 2  # the ancestry, then every fingerprint's rows
+    assert executed.count(lookback._Q["list_distribution_rows"]) == 1  # every fingerprint at once
     assert found[fingerprint] == (1.05, 0.03818813079129875)
     assert found["f" * 32] == (None, None)
 

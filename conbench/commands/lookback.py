@@ -1,0 +1,186 @@
+"""`conbench admin lookback warm|prune`: fill the lookback distribution cache before requests ask,
+and bound its size (docs/lookback-cache.md).
+
+`warm` stores through `lookback_for` itself, so what it stores is what a request would; `prune`
+deletes old rows in short batches. Both are safe while the server reads and writes. Summaries go to
+stdout (text or JSON), progress to stderr when it is a terminal. Exit 2 on usage errors, 1 on
+configuration or database errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import psycopg
+
+from conbench import serialize
+from conbench.cli import Env, UsageError, load_settings, print_summary
+from conbench.db import connect
+from conbench.enrichment import normalize_repository
+from conbench.logs import scrub
+from conbench.queries import lookback
+
+MAX_COMMITS = 2**31 - 1
+WARM_BATCH = 1000  # fingerprints per lookback_for call: bounds memory and statement time
+PRUNE_BATCH = 5000  # rows per DELETE
+PROGRESS_SECONDS = 2.0
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class WarmSummary:
+    """`fingerprints` counts (commit, fingerprint) pairs: the distributions asked for."""
+
+    repositories: int = 0
+    commits: int = 0
+    fingerprints: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    not_stored: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class PruneSummary:
+    cutoff: str | None = None
+    commits: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+
+
+def cmd_admin_lookback_warm(env: Env, args: argparse.Namespace) -> int:
+    try:
+        repository = _repository(args.repository)
+        if args.commits > MAX_COMMITS:
+            raise UsageError(f"--commits must be at most {MAX_COMMITS}")
+    except UsageError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings(env)
+    if settings is None or settings.db_url is None:
+        return 1
+    try:
+        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
+            if repository is not None and not lookback.exists_repository(conn, repository):
+                print(f"usage error: --repository: no commit of {repository}", file=sys.stderr)
+                return 2
+            summary = warm(
+                conn, commits=args.commits, repository=repository, progress=_progress("warm")
+            )
+    except psycopg.Error as exc:
+        return _database_error("warm", exc)
+    print_summary(asdict(summary), args.format)
+    return 0
+
+
+def cmd_admin_lookback_prune(env: Env, args: argparse.Namespace) -> int:
+    days = args.older_than
+    if not math.isfinite(days) or days < 0:
+        print("usage error: --older-than must be a number of days >= 0", file=sys.stderr)
+        return 2
+    settings = load_settings(env)
+    if settings is None or settings.db_url is None:
+        return 1
+    try:
+        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
+            summary = prune(conn, days, progress=_progress("prune"))
+    except psycopg.Error as exc:
+        return _database_error("prune", exc)
+    print_summary(asdict(summary), args.format)
+    return 0
+
+
+def warm(
+    conn: psycopg.Connection,
+    *,
+    commits: int,
+    repository: str | None = None,
+    batch: int = WARM_BATCH,
+    progress: Progress = lambda done, total, note: None,
+) -> WarmSummary:
+    """Store the distributions of every fingerprint with results on each commit of
+    `list_warm_commits`, `batch` fingerprints per `lookback_for` call on an autocommit
+    connection. Fingerprints already stored are counted, not recomputed."""
+    started = time.perf_counter()
+    summary = WarmSummary()
+    targets = lookback.list_warm_commits(conn, commits=commits, repository=repository)
+    summary.repositories = len({commit["repository"] for commit in targets})
+    for done, commit in enumerate(targets, 1):
+        summary.commits += 1
+        fingerprints = lookback.list_commit_fingerprints(conn, commit["id"])
+        for start in range(0, len(fingerprints), batch):
+            chunk = fingerprints[start : start + batch]
+            before = after = lookback.count_stored_distributions(conn, commit["id"], chunk)
+            if before < len(chunk):
+                lookback.create_epochs(conn, commit["repository"], chunk)
+                lookback.lookback_for(conn, commit, chunk)
+                after = lookback.count_stored_distributions(conn, commit["id"], chunk)
+            summary.fingerprints += len(chunk)
+            summary.already_stored += before
+            summary.stored += max(after - before, 0)
+            summary.not_stored += len(chunk) - after
+        progress(done, len(targets), f"{summary.stored} stored")
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def prune(
+    conn: psycopg.Connection,
+    days: float,
+    *,
+    batch: int = PRUNE_BATCH,
+    progress: Progress = lambda done, total, note: None,
+) -> PruneSummary:
+    """Delete the stored distributions computed more than `days` days ago (database clock),
+    commit by commit, at most `batch` rows per statement on an autocommit connection."""
+    started = time.perf_counter()
+    cutoff = lookback.prune_cutoff(conn, days)
+    summary = PruneSummary(cutoff=serialize.rfc3339(cutoff))
+    commits = lookback.list_prunable_commits(conn, cutoff)
+    for done, (commit_id, _) in enumerate(commits, 1):
+        summary.commits += 1
+        while True:
+            deleted = lookback.delete_old_distributions(conn, commit_id, cutoff, batch)
+            summary.deleted += deleted
+            if deleted < batch:
+                break
+        progress(done, len(commits), f"{summary.deleted} deleted")
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _repository(text: str | None) -> str | None:
+    if text is None:
+        return None
+    repository = normalize_repository(text)
+    if not repository:
+        raise UsageError("--repository must be a repository URL")
+    return repository
+
+
+def _database_error(action: str, exc: psycopg.Error) -> int:
+    text = str(exc).strip()
+    first = scrub(text.splitlines()[0]) if text else type(exc).__name__
+    print(f"lookback {action} error: database: {first}", file=sys.stderr)
+    return 1
+
+
+def _progress(action: str) -> Progress:
+    """Progress lines on stderr every few seconds, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return lambda done, total, note: None
+    last = [time.monotonic()]
+
+    def report(done: int, total: int, note: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS or done == total:
+            last[0] = now
+            print(f"lookback {action}: {done}/{total} commits, {note}", file=sys.stderr, flush=True)
+
+    return report
