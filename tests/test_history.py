@@ -3,6 +3,7 @@ golden numbers of the demo seed (07 §9) and of Example 3 of 04 §11."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -353,14 +354,50 @@ def spread_results(conn, row: dict, commits: list[dict], fingerprints: int = 100
     conn.execute("ANALYZE commit")
 
 
-def test_history_query_reads_one_series_through_the_fingerprint_index(conn):
+@pytest.mark.parametrize("name", ["list_history_points", "list_legacy_history_points"])
+def test_history_query_reads_one_series_through_the_fingerprint_index(conn, name):
     commits = [
         make_commit(conn, f"plan-{i:03d}", timestamp=datetime(2024, 1, 1) + timedelta(hours=i))
         for i in range(200)
     ]
     spread_results(conn, make_result(conn, commit=commits[0]), commits)
-    query = "EXPLAIN " + load_queries("history")["list_history_points"]
+    query = "EXPLAIN " + load_queries("history")[name]
     plan = "\n".join(r["QUERY PLAN"] for r in conn.execute(query, {"fingerprint": "fp-0007"}))
     # Read once, up front: never once per default-branch commit.
     assert "CTE series" in plan
     assert "benchmark_result_history_fingerprint_index" in plan.split("CTE series")[1]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["true", "false", "null", "0", "1", "0.0", "-0", "2.5", "1e-400", '""', '"no"', "[]", "[0]",
+     "{}", '{"a": null}'],
+)  # fmt: skip
+def test_any_json_annotation_begins_a_distribution_as_python_truthiness(client, conn, value):
+    rows = _example_3(conn)
+    conn.execute(
+        "UPDATE benchmark_result SET change_annotations ="
+        " jsonb_build_object('begins_distribution_change', %s::jsonb) WHERE id = %s",
+        (value, rows[3]["id"]),
+    )
+    begins = bool(json.loads(value))  # upstream reads the JSON value with Python's bool()
+    expected = [0.0] * 3 + [1.0 if begins else 0.0] * 9
+    expected[7:] = [s + 1.0 for s in expected[7:]]
+    legacy = client.simulate_get(f"/api/history/{rows[0]['id']}/").json["data"]
+    modern = client.simulate_get(f"/api/history/{rows[0]['id']}").json["points"]
+    assert [item["zscorestats"]["segment_id"] for item in legacy] == expected
+    assert [item["segment_id"] for item in modern] == expected
+    assert modern[3]["begins_distribution_change"] is begins
+
+
+def test_legacy_sample_keeps_null_times_and_run_tags_as_stored(client, conn):
+    rows = _example_3(conn)
+    tags = {"name": 7, "tag": [1, 2.5, None, 10**30], "z": {"a": "b"}}
+    conn.execute(
+        "UPDATE benchmark_result SET times = NULL, run_tags = %s WHERE id = %s",
+        (json.dumps(tags), rows[0]["id"]),
+    )
+    items = client.simulate_get(f"/api/history/{rows[0]['id']}/").json["data"]
+    assert items[0]["times"] == []
+    assert items[0]["run_tags"] == tags
+    assert items[0]["run_name"] == 7
