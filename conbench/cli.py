@@ -144,6 +144,7 @@ def _add_admin_commands(sub: argparse._SubParsersAction) -> None:
     create.set_defaults(func="conbench.commands.admin:cmd_admin_tokens_create")
     _add_repair_commits(admin_sub)
     _add_lookback_commands(admin_sub)
+    _add_history_cache_commands(admin_sub)
 
 
 def _add_repair_commits(admin_sub: argparse._SubParsersAction) -> None:
@@ -241,6 +242,39 @@ def _add_lookback_commands(admin_sub: argparse._SubParsersAction) -> None:
     )
     _add_format_flag(prune)
     prune.set_defaults(func="conbench.commands.lookback:cmd_admin_lookback_prune")
+
+
+def _add_history_cache_commands(admin_sub: argparse._SubParsersAction) -> None:
+    history_cache = admin_sub.add_parser(
+        "history-cache",
+        help="the history response cache (docs/history-cache.md)",
+        description="Prune the stored history responses that the history routes read "
+        "(docs/history-cache.md).",
+    )
+    history_cache_sub = history_cache.add_subparsers(
+        dest="history_cache_command", required=True, metavar="ACTION"
+    )
+    prune = history_cache_sub.add_parser(
+        "prune",
+        help="delete stale stored responses (and, with --older-than, old ones)",
+        description="Delete the stored history responses that can never be served again "
+        "(their epoch is not their fingerprint's current one) and, with --older-than, those "
+        "whose computed_at is more than DAYS days before the database's clock, a few hundred "
+        "rows per transaction, so no lock is held for long; requests recompute (and store) "
+        "what they need. Needs CONBENCH_DB_URL (or DATABASE_URL). Prints {cutoff, stale, old, "
+        "deleted, seconds} on stdout (stale and old: the rows found; cutoff null without "
+        "--older-than), progress on stderr when it is a terminal. Exit 2 on usage errors, 1 on "
+        "database errors.",
+    )
+    prune.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="also delete valid rows older than this, in days (a decimal number, 0 deletes "
+        "every row; default: only stale rows)",
+    )
+    _add_format_flag(prune)
+    prune.set_defaults(func="conbench.commands.history_cache:cmd_admin_history_cache_prune")
 
 
 def _add_auth_commands(sub: argparse._SubParsersAction) -> None:

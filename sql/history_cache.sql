@@ -95,3 +95,36 @@ SET epoch = excluded.epoch,
     newest_id = excluded.newest_id,
     computed_at = excluded.computed_at
 WHERE hc.epoch < excluded.epoch
+
+-- name: list_prunable_history_cache
+-- The keys of the history_cache rows `conbench admin history-cache prune` deletes, in key order:
+-- the stale ones (`epoch` differs from the fingerprint's current epoch in lookback_epoch, a
+-- missing row counting as 0: the read path's rule, negated) and, when %(cutoff)s is not NULL,
+-- the valid ones computed before it; `stale` tells which. Reads no body (they are in TOAST).
+-- No index on computed_at, on purpose (it would cost every store): one sequential scan of
+-- history_cache (one row per stored series and variant), joined to lookback_epoch by a hash
+-- join or lookback_epoch_pkey.
+SELECT
+    hc.history_fingerprint,
+    hc.variant,
+    hc.epoch <> coalesce(e.epoch, 0) AS stale
+FROM history_cache AS hc
+LEFT JOIN lookback_epoch AS e ON e.key = hc.history_fingerprint
+WHERE hc.epoch <> coalesce(e.epoch, 0)
+    OR hc.computed_at < %(cutoff)s::timestamp
+ORDER BY hc.history_fingerprint, hc.variant
+
+-- name: delete_prunable_history_cache
+-- Delete the rows of the given keys that are still stale or computed before %(cutoff)s (a
+-- request may have stored a valid body since they were listed: that one is kept); one short
+-- transaction per batch of keys. Index: history_cache_pkey, lookback_epoch_pkey.
+DELETE FROM history_cache AS hc
+USING unnest(%(fingerprints)s::text[], %(variants)s::text[]) AS k (history_fingerprint, variant)
+WHERE hc.history_fingerprint = k.history_fingerprint
+    AND hc.variant = k.variant
+    AND (
+        hc.epoch <> coalesce(
+            (SELECT e.epoch FROM lookback_epoch AS e WHERE e.key = hc.history_fingerprint), 0
+        )
+        OR hc.computed_at < %(cutoff)s::timestamp
+    )

@@ -10,27 +10,23 @@ configuration or database errors.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import psycopg
 
 from conbench import serialize
 from conbench.cli import Env, UsageError, load_settings, print_summary
+from conbench.commands import jobs
+from conbench.commands.jobs import Progress
 from conbench.db import connect
 from conbench.enrichment import normalize_repository
-from conbench.logs import scrub
 from conbench.queries import lookback
 
 MAX_COMMITS = 2**31 - 1
 WARM_BATCH = 1000  # fingerprints per lookback_for call: bounds memory and statement time
 PRUNE_BATCH = 5000  # rows per DELETE
-PROGRESS_SECONDS = 2.0
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -71,27 +67,30 @@ def cmd_admin_lookback_warm(env: Env, args: argparse.Namespace) -> int:
                 print(f"usage error: --repository: no commit of {repository}", file=sys.stderr)
                 return 2
             summary = warm(
-                conn, commits=args.commits, repository=repository, progress=_progress("warm")
+                conn,
+                commits=args.commits,
+                repository=repository,
+                progress=jobs.progress("lookback warm", "commits"),
             )
     except psycopg.Error as exc:
-        return _database_error("warm", exc)
+        return jobs.database_error("lookback warm", exc)
     print_summary(asdict(summary), args.format)
     return 0
 
 
 def cmd_admin_lookback_prune(env: Env, args: argparse.Namespace) -> int:
     days = args.older_than
-    if not math.isfinite(days) or days < 0:
-        print("usage error: --older-than must be a number of days >= 0", file=sys.stderr)
+    if problem := jobs.days_error(days):
+        print(f"usage error: {problem}", file=sys.stderr)
         return 2
     settings = load_settings(env)
     if settings is None or settings.db_url is None:
         return 1
     try:
         with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
-            summary = prune(conn, days, progress=_progress("prune"))
+            summary = prune(conn, days, progress=jobs.progress("lookback prune", "commits"))
     except psycopg.Error as exc:
-        return _database_error("prune", exc)
+        return jobs.database_error("lookback prune", exc)
     print_summary(asdict(summary), args.format)
     return 0
 
@@ -162,25 +161,3 @@ def _repository(text: str | None) -> str | None:
     if not repository:
         raise UsageError("--repository must be a repository URL")
     return repository
-
-
-def _database_error(action: str, exc: psycopg.Error) -> int:
-    text = str(exc).strip()
-    first = scrub(text.splitlines()[0]) if text else type(exc).__name__
-    print(f"lookback {action} error: database: {first}", file=sys.stderr)
-    return 1
-
-
-def _progress(action: str) -> Progress:
-    """Progress lines on stderr every few seconds, when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return lambda done, total, note: None
-    last = [time.monotonic()]
-
-    def report(done: int, total: int, note: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_SECONDS or done == total:
-            last[0] = now
-            print(f"lookback {action}: {done}/{total} commits, {note}", file=sys.stderr, flush=True)
-
-    return report

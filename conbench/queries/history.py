@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import psycopg
@@ -197,3 +198,28 @@ def upsert_history_cache(
             )
     except psycopg.Error as exc:
         log.warning("history cache not stored: %s", str(exc).splitlines()[0] if str(exc) else exc)
+
+
+# Operator job (`conbench admin history-cache prune`).
+
+
+def list_prunable_history_cache(
+    conn: psycopg.Connection, cutoff: datetime | None
+) -> list[tuple[str, str, bool]]:
+    """(fingerprint, variant, stale) of the stored rows that are stale or, with a `cutoff`,
+    computed before it, in key order."""
+    rows = conn.execute(_CACHE_Q["list_prunable_history_cache"], {"cutoff": cutoff}).fetchall()
+    return [(row["history_fingerprint"], row["variant"], row["stale"]) for row in rows]
+
+
+def delete_prunable_history_cache(
+    conn: psycopg.Connection, keys: Sequence[tuple[str, str]], cutoff: datetime | None
+) -> int:
+    """Delete the rows of `keys` ((fingerprint, variant) pairs) that are still stale or computed
+    before `cutoff`; the count deleted."""
+    params = {
+        "fingerprints": [fingerprint for fingerprint, _ in keys],
+        "variants": [variant for _, variant in keys],
+        "cutoff": cutoff,
+    }
+    return conn.execute(_CACHE_Q["delete_prunable_history_cache"], params).rowcount

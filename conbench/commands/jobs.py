@@ -1,0 +1,47 @@
+"""What the batched database jobs (`conbench admin lookback`, `conbench admin history-cache`)
+share: the `--older-than` check, the one-line database error and progress on a terminal."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from conbench.logs import scrub
+
+PROGRESS_SECONDS = 2.0
+
+Progress = Callable[[int, int, str], None]
+
+
+def days_error(days: float | None) -> str | None:
+    """The usage error of an `--older-than` value (None when it is fine or not given)."""
+    if days is not None and (not math.isfinite(days) or days < 0):
+        return "--older-than must be a number of days >= 0"
+    return None
+
+
+def database_error(job: str, exc: psycopg.Error) -> int:
+    """Print `<job> error: database: <first line>` (credentials scrubbed) on stderr; exit code 1."""
+    text = str(exc).strip()
+    first = scrub(text.splitlines()[0]) if text else type(exc).__name__
+    print(f"{job} error: database: {first}", file=sys.stderr)
+    return 1
+
+
+def progress(job: str, unit: str) -> Progress:
+    """`<job>: done/total <unit>, <note>` on stderr every few seconds, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return lambda done, total, note: None
+    last = [time.monotonic()]
+
+    def report(done: int, total: int, note: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS or done == total:
+            last[0] = now
+            print(f"{job}: {done}/{total} {unit}, {note}", file=sys.stderr, flush=True)
+
+    return report
