@@ -135,6 +135,7 @@ CREATE INDEX benchmark_result_batch_id_index ON public.benchmark_result USING bt
 CREATE INDEX benchmark_result_case_id_index ON public.benchmark_result USING btree (case_id);
 CREATE INDEX benchmark_result_commit_id_history_fingerprint_index ON public.benchmark_result USING btree (commit_id, history_fingerprint);
 CREATE INDEX benchmark_result_commit_id_index ON public.benchmark_result USING btree (commit_id);
+CREATE INDEX benchmark_result_commit_id_run_reason_index ON public.benchmark_result USING btree (commit_id, run_reason);
 CREATE INDEX benchmark_result_context_id_index ON public.benchmark_result USING btree (context_id);
 CREATE INDEX benchmark_result_history_fingerprint_index ON public.benchmark_result USING btree (history_fingerprint);
 CREATE INDEX benchmark_result_id_idx ON public.benchmark_result USING btree (id) WHERE ("timestamp" >= '2023-06-03 00:00:00'::timestamp without time zone);
@@ -144,8 +145,20 @@ CREATE INDEX benchmark_result_run_id_id_index ON public.benchmark_result USING b
 CREATE INDEX benchmark_result_run_id_index ON public.benchmark_result USING btree (run_id);
 CREATE INDEX benchmark_result_run_id_timestamp_idx ON public.benchmark_result USING btree (run_id, "timestamp") WHERE ("timestamp" >= '2023-11-19 00:00:00'::timestamp without time zone);
 CREATE INDEX benchmark_result_run_reason_id_idx ON public.benchmark_result USING btree (run_reason, id) WHERE ("timestamp" >= '2023-06-03 00:00:00'::timestamp without time zone);
+CREATE INDEX benchmark_result_series_member_index ON public.benchmark_result USING btree (history_fingerprint, commit_id) WHERE ((commit_id IS NOT NULL) AND (error IS NULL) AND (unit IS NOT NULL) AND (cardinality(data) > 0) AND (array_position(data, NULL::numeric) IS NULL) AND (
+CASE
+    WHEN (array_length(data, 1) = 1) THEN mean
+    WHEN ((array_length(data, 1) = 2) AND (unit ~~ '%/s'::text)) THEN GREATEST(data[1], data[2])
+    WHEN (array_length(data, 1) = 2) THEN LEAST(data[1], data[2])
+    WHEN (unit ~~ '%/s'::text) THEN max
+    ELSE min
+END IS NOT NULL));
 CREATE UNIQUE INDEX benchmark_result_submission_key_index ON public.benchmark_result USING btree (submission_key) WHERE (submission_key IS NOT NULL);
 CREATE INDEX benchmark_result_timestamp_index ON public.benchmark_result USING btree ("timestamp");
+CREATE TRIGGER lookback_results_deleted AFTER DELETE ON public.benchmark_result REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_results_changed();
+CREATE TRIGGER lookback_results_inserted AFTER INSERT ON public.benchmark_result REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_results_inserted();
+CREATE TRIGGER lookback_results_truncated AFTER TRUNCATE ON public.benchmark_result FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_truncated();
+CREATE TRIGGER lookback_results_updated AFTER UPDATE ON public.benchmark_result REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_results_changed();
 
 CREATE TABLE public."case" (
     id character varying(50) NOT NULL,
@@ -185,6 +198,10 @@ ALTER TABLE public.commit ADD CONSTRAINT commit_pkey PRIMARY KEY (id);
 CREATE INDEX commit_default_branch_repo_ts_index ON public.commit USING btree (repository, "timestamp") WHERE ((sha)::text = (fork_point_sha)::text);
 CREATE UNIQUE INDEX commit_index ON public.commit USING btree (sha, repository);
 CREATE UNIQUE INDEX commit_pkey ON public.commit USING btree (id);
+CREATE TRIGGER lookback_commits_deleted AFTER DELETE ON public.commit REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_commits_changed();
+CREATE TRIGGER lookback_commits_inserted AFTER INSERT ON public.commit REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_commits_changed();
+CREATE TRIGGER lookback_commits_truncated AFTER TRUNCATE ON public.commit FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_truncated();
+CREATE TRIGGER lookback_commits_updated AFTER UPDATE ON public.commit REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.lookback_commits_changed();
 
 CREATE TABLE public.commit_backfill_job (
     id character varying(50) NOT NULL,
@@ -249,12 +266,48 @@ ALTER TABLE public.hardware ADD CONSTRAINT hardware_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX hardware_index ON public.hardware USING btree (name, architecture_name, kernel_name, os_name, os_version, cpu_model_name, cpu_l1d_cache_bytes, cpu_l1i_cache_bytes, cpu_l2_cache_bytes, cpu_l3_cache_bytes, cpu_core_count, cpu_thread_count, cpu_frequency_max_hz, memory_bytes, gpu_count, gpu_product_names);
 CREATE UNIQUE INDEX hardware_pkey ON public.hardware USING btree (id);
 
+CREATE TABLE public.history_cache (
+    history_fingerprint text NOT NULL,
+    variant text NOT NULL,
+    epoch bigint NOT NULL,
+    body bytea NOT NULL,
+    newest_id character varying(50),
+    computed_at timestamp without time zone NOT NULL
+);
+ALTER TABLE public.history_cache ADD CONSTRAINT history_cache_pkey PRIMARY KEY (history_fingerprint, variant);
+CREATE UNIQUE INDEX history_cache_pkey ON public.history_cache USING btree (history_fingerprint, variant);
+
 CREATE TABLE public.info (
     id character varying(50) NOT NULL,
     tags jsonb NOT NULL
 );
 ALTER TABLE public.info ADD CONSTRAINT info_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX info_pkey ON public.info USING btree (id);
+CREATE INDEX info_tags_index ON public.info USING hash (tags);
+
+CREATE TABLE public.lookback_distribution (
+    commit_id character varying(50) NOT NULL,
+    history_fingerprint text NOT NULL,
+    dist_mean double precision,
+    dist_std double precision,
+    repository character varying(300) NOT NULL,
+    on_default_branch boolean NOT NULL,
+    full_window boolean NOT NULL,
+    window_min_ts timestamp without time zone NOT NULL,
+    window_max_ts timestamp without time zone NOT NULL,
+    computed_at timestamp without time zone NOT NULL
+);
+ALTER TABLE public.lookback_distribution ADD CONSTRAINT lookback_distribution_pkey PRIMARY KEY (commit_id, history_fingerprint);
+CREATE INDEX lookback_distribution_fingerprint_window_index ON public.lookback_distribution USING btree (history_fingerprint, window_max_ts);
+CREATE UNIQUE INDEX lookback_distribution_pkey ON public.lookback_distribution USING btree (commit_id, history_fingerprint);
+CREATE INDEX lookback_distribution_repository_window_index ON public.lookback_distribution USING btree (repository, window_max_ts);
+
+CREATE TABLE public.lookback_epoch (
+    key text NOT NULL,
+    epoch bigint NOT NULL
+);
+ALTER TABLE public.lookback_epoch ADD CONSTRAINT lookback_epoch_pkey PRIMARY KEY (key);
+CREATE UNIQUE INDEX lookback_epoch_pkey ON public.lookback_epoch USING btree (key);
 
 CREATE TABLE public."user" (
     id character varying(50) NOT NULL,
@@ -265,3 +318,9 @@ CREATE TABLE public."user" (
 ALTER TABLE public."user" ADD CONSTRAINT user_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX ix_user_email ON public."user" USING btree (email);
 CREATE UNIQUE INDEX user_pkey ON public."user" USING btree (id);
+
+-- function public.lookback_commits_changed()
+-- function public.lookback_create_epochs(text[])
+-- function public.lookback_results_changed()
+-- function public.lookback_results_inserted()
+-- function public.lookback_truncated()

@@ -23,6 +23,8 @@ from conbench.schema_dump import dump_schema
 from tests.legacy_db import build_legacy_database, execute, legacy_rows
 
 PRODUCT_TABLES = {"api_token", "cli_login_code", "alert_rule", "alert_event", "alert_delivery"}
+SHIPPED = [1, 2, 3, 4, 5, 6, 7, 8, 9]  # every version in sql/migrations, checked below
+LATEST = SHIPPED[-1]
 
 
 def ledger(url: str) -> list[dict]:
@@ -41,7 +43,7 @@ def dump(url: str) -> str:
 
 def test_fresh_database_gets_every_version(empty_db_url: str) -> None:
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult(state="fresh", applied=[1, 2, 3, 4, 5], version=5)
+    assert result == MigrationResult(state="fresh", applied=SHIPPED, version=LATEST)
     rows = ledger(empty_db_url)
     assert [row["name"] for row in rows] == [
         "baseline",
@@ -49,6 +51,10 @@ def test_fresh_database_gets_every_version(empty_db_url: str) -> None:
         "commit-backfill-job",
         "commit-default-branch-index",
         "analysis-indexes",
+        "lookback-cache",
+        "baseline-series-indexes",
+        "info-tags-index",
+        "history-cache",
     ]
     assert [row["checksum"] for row in rows] == [m.checksum for m in available_migrations()]
 
@@ -56,7 +62,7 @@ def test_fresh_database_gets_every_version(empty_db_url: str) -> None:
 def test_second_run_changes_nothing(empty_db_url: str) -> None:
     run_migrations(empty_db_url)
     before = dump(empty_db_url)
-    assert run_migrations(empty_db_url) == MigrationResult("ledger", [], 5)
+    assert run_migrations(empty_db_url) == MigrationResult("ledger", [], LATEST)
     assert dump(empty_db_url) == before
 
 
@@ -73,10 +79,10 @@ def test_concurrent_runs_wait_for_each_other_and_apply_each_version_once(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(results, key=lambda r: r.state) == [
-        MigrationResult("fresh", [1, 2, 3, 4, 5], 5),
-        MigrationResult("ledger", [], 5),
+        MigrationResult("fresh", SHIPPED, LATEST),
+        MigrationResult("ledger", [], LATEST),
     ]
-    assert [row["version"] for row in ledger(empty_db_url)] == [1, 2, 3, 4, 5]
+    assert [row["version"] for row in ledger(empty_db_url)] == SHIPPED
 
 
 def test_migration_changed_after_it_was_applied_is_refused(empty_db_url: str) -> None:
@@ -88,10 +94,10 @@ def test_migration_changed_after_it_was_applied_is_refused(empty_db_url: str) ->
 
 def test_database_newer_than_the_binary_is_refused(empty_db_url: str) -> None:
     run_migrations(empty_db_url)
-    execute(empty_db_url, "INSERT INTO conbench_schema_migration (version, name) VALUES (9, 'x')")
+    execute(empty_db_url, "INSERT INTO conbench_schema_migration (version, name) VALUES (99, 'x')")
     with pytest.raises(MigrationError) as exc:
         run_migrations(empty_db_url)
-    assert str(exc.value) == "database schema version 9 is newer than this binary (5)"
+    assert str(exc.value) == f"database schema version 99 is newer than this binary ({LATEST})"
 
 
 def test_missing_version_in_the_ledger_is_applied(empty_db_url: str) -> None:
@@ -137,13 +143,13 @@ def test_check_report_of_a_fresh_and_of_a_migrated_database(empty_db_url: str) -
         "version": 0,
         "errors": [],
         "warnings": [],
-        "pending": [1, 2, 3, 4, 5],
+        "pending": SHIPPED,
     }
     run_migrations(empty_db_url)
     assert check_database(empty_db_url) == {
         "ok": True,
         "state": "ledger",
-        "version": 5,
+        "version": LATEST,
         "errors": [],
         "warnings": [],
         "pending": [],
@@ -162,7 +168,7 @@ def test_legacy_head_is_adopted_without_changing_a_row(empty_db_url: str) -> Non
     build_legacy_database(empty_db_url)
     before = legacy_rows(empty_db_url)
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult("legacy-alembic", [1, 2, 3, 4, 5], 5)
+    assert result == MigrationResult("legacy-alembic", SHIPPED, LATEST)
     assert legacy_rows(empty_db_url) == before
     assert all(before.values())
     assert execute(empty_db_url, "SELECT version_num FROM alembic_version") == [
@@ -180,7 +186,7 @@ def test_check_report_of_a_legacy_database_warns_about_odd_ids_and_missing_index
     assert (report["ok"], report["state"], report["pending"]) == (
         True,
         "legacy-alembic",
-        [1, 2, 3, 4, 5],
+        SHIPPED,
     )
     assert report["warnings"][0] == "missing legacy index benchmark_result_batch_id_index"
     assert report["warnings"][1].startswith("1 of the newest 2 results have ids outside")
@@ -218,7 +224,7 @@ def test_create_all_database_is_adopted_only_when_asked(empty_db_url: str) -> No
     assert not check_database(empty_db_url)["ok"]
     assert check_database(empty_db_url, adopt_unversioned=True)["ok"]
     result = run_migrations(empty_db_url, adopt_unversioned=True)
-    assert (result.state, result.applied) == ("unversioned", [1, 2, 3, 4, 5])
+    assert (result.state, result.applied) == ("unversioned", SHIPPED)
     assert legacy_rows(empty_db_url) == before
     checks = execute(
         empty_db_url, "SELECT conname FROM pg_constraint WHERE conname LIKE '%_mean_check'"
@@ -230,7 +236,7 @@ def test_create_all_database_is_adopted_only_when_asked(empty_db_url: str) -> No
 def test_empty_alembic_version_counts_as_unversioned(empty_db_url: str) -> None:
     build_legacy_database(empty_db_url, revision=None, rows=False)
     assert check_database(empty_db_url)["state"] == "unversioned"
-    assert run_migrations(empty_db_url, adopt_unversioned=True).version == 5
+    assert run_migrations(empty_db_url, adopt_unversioned=True).version == LATEST
 
 
 def test_go_design_alembic_revision_is_adopted_and_completed(empty_db_url: str) -> None:
@@ -286,13 +292,11 @@ def go_era_database(url: str, version: int, dirty: bool = False) -> None:
 def test_go_era_ledger_is_copied_and_continued(empty_db_url: str) -> None:
     go_era_database(empty_db_url, version=2)
     result = run_migrations(empty_db_url)
-    assert result == MigrationResult("go-ledger", [1, 2, 3, 4, 5], 5)
+    assert result == MigrationResult("go-ledger", SHIPPED, LATEST)
     assert [(row["version"], row["checksum"] is None) for row in ledger(empty_db_url)] == [
         (1, True),
         (2, True),
-        (3, False),
-        (4, False),
-        (5, False),
+        *((version, False) for version in SHIPPED[2:]),
     ]
     constraints = execute(
         empty_db_url, "SELECT conname FROM pg_constraint WHERE conname LIKE 'alert_rule_%_check'"
@@ -316,9 +320,9 @@ def test_database_with_foreign_tables_is_refused(empty_db_url: str) -> None:
 def test_every_migration_reverts_and_reapplies(empty_db_url: str) -> None:
     run_migrations(empty_db_url)
     migrated = dump(empty_db_url)
-    assert revert_migrations(empty_db_url, to_version=0) == [5, 4, 3, 2, 1]
+    assert revert_migrations(empty_db_url, to_version=0) == SHIPPED[::-1]
     assert tables(empty_db_url) & (PRODUCT_TABLES | {"commit_backfill_job"}) == set()
-    assert run_migrations(empty_db_url).applied == [1, 2, 3, 4, 5]
+    assert run_migrations(empty_db_url).applied == SHIPPED
     assert dump(empty_db_url) == migrated
 
 
@@ -330,8 +334,13 @@ def test_shipped_migrations_are_numbered_from_one_with_up_and_down_files() -> No
         "000003_commit_backfill_job",
         "000004_commit_default_branch_index",
         "000005_analysis_indexes",
+        "000006_lookback_cache",
+        "000007_baseline_series_indexes",
+        "000008_info_tags_index",
+        "000009_history_cache",
     ]
-    assert [m.up.transactional for m in migrations] == [True, False, True, False, False]
+    no_transaction = {2, 4, 5, 7, 8}  # CREATE INDEX CONCURRENTLY
+    assert [m.up.transactional for m in migrations] == [v not in no_transaction for v in SHIPPED]
     assert all(m.up.verify for m in migrations)
 
 
@@ -342,7 +351,7 @@ def test_shipped_migrations_are_numbered_from_one_with_up_and_down_files() -> No
         (lambda d: (d / "000002_submission_idempotency.up.sql").unlink(), "has no .up.sql"),
         (lambda d: (d / "7_x.up.sql").write_text(""), "7_x.up.sql is not named"),
         (lambda d: (d / "000002_other.up.sql").write_text(""), "has several names"),
-        (lambda d: (d / "000007_x.up.sql").write_text(""), "000006 is missing"),
+        (lambda d: (d / "000011_x.up.sql").write_text(""), "000010 is missing"),
     ],
 )
 def test_misnamed_or_unpaired_migration_files_are_refused(tmp_path: Path, change, message) -> None:
@@ -356,8 +365,8 @@ def test_misnamed_or_unpaired_migration_files_are_refused(tmp_path: Path, change
 def test_concurrent_statement_in_a_transactional_file_is_refused(tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, directory)
-    (directory / "000006_idx.up.sql").write_text("CREATE INDEX CONCURRENTLY i ON commit (sha);")
-    (directory / "000006_idx.down.sql").write_text("DROP INDEX i;")
+    (directory / "000010_idx.up.sql").write_text("CREATE INDEX CONCURRENTLY i ON commit (sha);")
+    (directory / "000010_idx.down.sql").write_text("DROP INDEX i;")
     with pytest.raises(MigrationError, match="CONCURRENTLY needs `-- conbench:no-transaction`"):
         available_migrations(directory)
 
