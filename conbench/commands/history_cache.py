@@ -11,17 +11,15 @@ configuration or database errors.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import psycopg
 
 from conbench import serialize
-from conbench.cli import Env, load_settings, print_summary
+from conbench.cli import Env
 from conbench.commands import jobs
 from conbench.commands.jobs import Progress
-from conbench.db import connect
 from conbench.queries import history, lookback
 
 # Rows per DELETE: each row carries a body of up to a few MB in TOAST (hundreds of chunks to
@@ -42,20 +40,7 @@ class PruneSummary:
 
 
 def cmd_admin_history_cache_prune(env: Env, args: argparse.Namespace) -> int:
-    days = args.older_than
-    if problem := jobs.days_error(days):
-        print(f"usage error: {problem}", file=sys.stderr)
-        return 2
-    settings = load_settings(env)
-    if settings is None or settings.db_url is None:
-        return 1
-    try:
-        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
-            summary = prune(conn, days, progress=jobs.progress("history-cache prune", "rows"))
-    except psycopg.Error as exc:
-        return jobs.database_error("history-cache prune", exc)
-    print_summary(asdict(summary), args.format)
-    return 0
+    return jobs.run_prune(env, args, "history-cache prune", "rows", prune)
 
 
 def prune(

@@ -3,13 +3,18 @@ share: the `--older-than` check, the one-line database error and progress on a t
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
 
 import psycopg
 
+from conbench.cli import Env, load_settings, print_summary
+from conbench.db import connect
 from conbench.logs import scrub
 
 PROGRESS_SECONDS = 2.0
@@ -45,3 +50,24 @@ def progress(job: str, unit: str) -> Progress:
             print(f"{job}: {done}/{total} {unit}, {note}", file=sys.stderr, flush=True)
 
     return report
+
+
+def run_prune(
+    env: Env, args: argparse.Namespace, job: str, unit: str, prune: Callable[..., Any]
+) -> int:
+    """The body of a `... prune --older-than DAYS` command: check the age, connect to
+    CONBENCH_DB_URL, run `prune(conn, days, progress=...)` and print its summary dataclass."""
+    days = args.older_than
+    if problem := days_error(days):
+        print(f"usage error: {problem}", file=sys.stderr)
+        return 2
+    settings = load_settings(env)
+    if settings is None or settings.db_url is None:
+        return 1
+    try:
+        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
+            summary = prune(conn, days, progress=progress(job, unit))
+    except psycopg.Error as exc:
+        return database_error(job, exc)
+    print_summary(asdict(summary), args.format)
+    return 0

@@ -79,20 +79,7 @@ def cmd_admin_lookback_warm(env: Env, args: argparse.Namespace) -> int:
 
 
 def cmd_admin_lookback_prune(env: Env, args: argparse.Namespace) -> int:
-    days = args.older_than
-    if problem := jobs.days_error(days):
-        print(f"usage error: {problem}", file=sys.stderr)
-        return 2
-    settings = load_settings(env)
-    if settings is None or settings.db_url is None:
-        return 1
-    try:
-        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
-            summary = prune(conn, days, progress=jobs.progress("lookback prune", "commits"))
-    except psycopg.Error as exc:
-        return jobs.database_error("lookback prune", exc)
-    print_summary(asdict(summary), args.format)
-    return 0
+    return jobs.run_prune(env, args, "lookback prune", "commits", prune)
 
 
 def warm(
