@@ -8,6 +8,13 @@
 -- a run having a result after the cursor timestamp was listed on an earlier page: it is remembered
 -- as seen but not returned. Index: benchmark_result_timestamp_index scanned backwards, no sort;
 -- the earlier-page test probes benchmark_result_run_id_index.
+-- Cost: a step reads the rest of the previous run's rows (their heap tuples) and nothing else. The
+-- newest run found goes first in `seen`, so a skipped row usually costs one comparison. A step's
+-- position (rows it read up to the run found) is counted afterwards instead of numbering every row
+-- it reads: an index-only count of the newer timestamps (benchmark_result_timestamp_index), plus
+-- the found row's place among the rows sharing its timestamp, numbered by the same backward scan
+-- started at that timestamp (the index order of ties is not the ctid order; usually the found row
+-- comes first). The limits are clamped at zero so that a miscount could never be an error.
 WITH RECURSIVE walk AS (
     SELECT
         0 AS step,
@@ -25,8 +32,8 @@ WITH RECURSIVE walk AS (
         nxt.id,
         nxt.fresh,
         nxt.timestamp,
-        w.seen || nxt.run_id,
-        w.scanned + nxt.position,
+        nxt.run_id || w.seen,
+        w.scanned + pos.newer + pos.tied,
         w.found + nxt.fresh::int
     FROM walk AS w
     CROSS JOIN LATERAL (
@@ -34,19 +41,17 @@ WITH RECURSIVE walk AS (
             s.run_id,
             s.id,
             s.timestamp,
-            s.position,
             earlier.found IS NULL AS fresh
         FROM (
             SELECT
                 r.run_id,
                 r.id,
                 r.timestamp,
-                r.commit_repo_url,
-                row_number() OVER (ORDER BY r.timestamp DESC) AS position
+                r.commit_repo_url
             FROM benchmark_result AS r
             WHERE r.timestamp <= w.ts
             ORDER BY r.timestamp DESC
-            LIMIT %(scan_limit)s - w.scanned
+            LIMIT greatest(%(scan_limit)s - w.scanned, 0)
         ) AS s
         LEFT JOIN LATERAL (
             SELECT TRUE AS found
@@ -59,6 +64,29 @@ WITH RECURSIVE walk AS (
             AND (%(repository)s::text IS NULL OR s.commit_repo_url = %(repository)s)
         LIMIT 1
     ) AS nxt
+    CROSS JOIN LATERAL (
+        SELECT
+            (
+                SELECT count(*)
+                FROM benchmark_result AS a
+                WHERE a.timestamp <= w.ts
+                    AND a.timestamp > nxt.timestamp
+            ) AS newer,
+            (
+                SELECT t.position
+                FROM (
+                    SELECT
+                        r.id,
+                        row_number() OVER (ORDER BY r.timestamp DESC) AS position
+                    FROM benchmark_result AS r
+                    WHERE r.timestamp <= nxt.timestamp
+                    ORDER BY r.timestamp DESC
+                    LIMIT greatest(%(scan_limit)s - w.scanned, 0)
+                ) AS t
+                WHERE t.id = nxt.id
+                LIMIT 1
+            ) AS tied
+    ) AS pos
     WHERE w.found < %(page_size)s
 )
 SELECT run_id, id, ts AS timestamp

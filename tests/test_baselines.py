@@ -341,3 +341,24 @@ def test_baseline_searches_use_the_indexes_their_doc_lines_name(conn, line):
         # The same-reason guard probes the reason index; no plan walks results by timestamp.
         assert "Index Only Scan using benchmark_result_commit_id_run_reason_index" in plan
         assert "benchmark_result_timestamp_index" not in plan
+
+
+def test_types_naming_the_same_commit_share_one_search(conn, line, monkeypatch):
+    """A branch's first commit has the fork point as parent: one search serves both types."""
+    contender = _branch_commit(conn, "b1", 5, "m3")
+    _run(conn, "on-fork-point", line["m3"])
+    _run(conn, "contender", contender)
+    searched = []
+    real = baselines._legacy_search
+
+    def counting(conn, baseline_commit, *args):
+        searched.append(baseline_commit["sha"])
+        return real(conn, baseline_commit, *args)
+
+    monkeypatch.setattr(baselines, "_legacy_search", counting)
+    found = baselines.candidate_baseline_runs(conn, runs.get_run(conn, "contender"))
+    assert sorted(searched) == ["m3", "m4"]
+    expected = {"error": None, "baseline_run_id": "on-fork-point", "commits_skipped": []}
+    assert found["parent"] == found["fork_point"] == expected
+    assert found["parent"] is not found["fork_point"]
+    assert found["latest_default"]["baseline_run_id"] == "on-fork-point"

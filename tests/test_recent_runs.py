@@ -217,3 +217,67 @@ def test_a_timed_out_walk_is_a_422_asking_to_narrow_the_request(client, monkeypa
     resp = client.simulate_get("/api/runs/recent")
     assert resp.status_code == 422
     assert resp.json["detail"].startswith("read query timed out; narrow the request")
+
+
+def _walk_model(rows, *, page_size, scan_limit, repository=None, after=None):
+    """The walk of `list_recent_run_keys` step by step over `rows` (index order): each step re-reads
+    from the timestamp where the previous one stopped and counts every row it reads."""
+    ts = after.timestamp if after else datetime.max
+    seen = list(after.listed) if after else []
+    scanned = found = 0
+    keys = []
+    while found < page_size:
+        scan = [r for r in rows if r["timestamp"] <= ts][: scan_limit - scanned]
+        hits = [
+            (i, r)
+            for i, r in enumerate(scan)
+            if r["run_id"] not in seen
+            and (repository is None or r["commit_repo_url"] == repository)
+        ]
+        if not hits:
+            break
+        i, r = hits[0]
+        fresh = after is None or not any(
+            x["run_id"] == r["run_id"] and x["timestamp"] > after.timestamp for x in rows
+        )
+        seen.append(r["run_id"])
+        scanned += i + 1
+        ts = r["timestamp"]
+        found += fresh
+        if fresh:
+            keys.append(recent.RunKey(r["run_id"], r["id"], r["timestamp"]))
+    return keys
+
+
+def test_the_walk_counts_rows_re_read_at_shared_timestamps_like_a_step_by_step_walk(conn):
+    # Interleaved runs on few distinct timestamps (ties everywhere), in two repositories, inserted
+    # in an order unlike the run or id order; every scan limit, page size and page is compared
+    # with the step-by-step model over the rows in index order.
+    other = make_commit(conn, repository="https://github.com/org/other")
+    for n in range(40):
+        run = f"r{(n * 7) % 9}"
+        kwargs = {"commit": other} if run in ("r2", "r5") else {}
+        make_result(conn, run_id=run, timestamp=T0 + timedelta(minutes=(n * 5) % 6), **kwargs)
+    # A big table's plans (the walk reads benchmark_result_timestamp_index backwards), and the rows
+    # in that index's order for the model.
+    conn.execute("SET LOCAL enable_seqscan = off")
+    conn.execute("SET LOCAL enable_bitmapscan = off")
+    rows = conn.execute(
+        "SELECT id, run_id, timestamp, commit_repo_url FROM benchmark_result"
+        " WHERE timestamp <= 'infinity' ORDER BY timestamp DESC"
+    ).fetchall()
+    assert len(rows) == 40
+    for repository in (None, "https://github.com/org/other"):
+        for page_size in (1, 2, 4, 25):
+            for scan_limit in range(1, 45):
+                after = None
+                for _page in range(12):
+                    args = {"page_size": page_size, "scan_limit": scan_limit}
+                    expected = _walk_model(rows, repository=repository, after=after, **args)
+                    got = recent.list_recent_run_keys(
+                        conn, repository=repository, after=after, **args
+                    )
+                    assert got == expected, (repository, page_size, scan_limit, after)
+                    if len(got) < page_size:
+                        break
+                    after = recent.position_after(got, after)

@@ -43,12 +43,18 @@ def candidate_baseline_runs(conn: psycopg.Connection, run_row: dict[str, Any]) -
     """`{"parent": C, "fork_point": C, "latest_default": C}` for a run's representative result
     (a `queries.runs` row), with `C = {"error", "baseline_run_id", "commits_skipped"}`."""
     fingerprints = _fingerprints(conn, run_row["run_id"])
-    return {
-        kind: _legacy_search(conn, found, run_row, fingerprints)
-        if isinstance(found, dict)
-        else _candidate(found)
-        for kind, found in baseline_commits(conn, run_row).items()
-    }
+    # The search depends on the baseline commit only, and two types often name the same commit
+    # (a pull request's first commit has its fork point as parent): search each commit once.
+    searched: dict[str, dict[str, Any]] = {}
+    candidates = {}
+    for kind, found in baseline_commits(conn, run_row).items():
+        if not isinstance(found, dict):
+            candidates[kind] = _candidate(found)
+            continue
+        if found["id"] not in searched:
+            searched[found["id"]] = _legacy_search(conn, found, run_row, fingerprints)
+        candidates[kind] = dict(searched[found["id"]])
+    return candidates
 
 
 def baseline_commits(conn: psycopg.Connection, run_row: dict[str, Any]) -> dict[str, Any]:
