@@ -61,6 +61,22 @@ WHERE d.commit_id = %(commit_id)s
     AND c.branch IS NOT DISTINCT FROM %(branch)s
     AND c.fork_point_sha IS NOT DISTINCT FROM %(fork_point_sha)s
 
+-- name: list_commit_distributions
+-- Every stored lookback distribution at one baseline commit, under the same check of the
+-- caller's copy of the commit as list_cached_distributions: for callers that want thousands of
+-- fingerprints (a CI report) and filter the rows themselves, rather than send and plan an array of
+-- thousands. Index: lookback_distribution_pkey (commit_id, history_fingerprint) as a range of
+-- one commit, then commit_pkey.
+SELECT d.history_fingerprint, d.dist_mean, d.dist_std
+FROM lookback_distribution AS d
+JOIN commit AS c ON c.id = d.commit_id
+WHERE d.commit_id = %(commit_id)s
+    AND c.sha = %(sha)s
+    AND c.repository = %(repository)s
+    AND c.timestamp = %(timestamp)s
+    AND c.branch IS NOT DISTINCT FROM %(branch)s
+    AND c.fork_point_sha IS NOT DISTINCT FROM %(fork_point_sha)s
+
 -- name: get_cache_state
 -- What storing computed distributions needs, read in one snapshot before anything is computed:
 -- the baseline commit row (to check the caller's copy), its fork point's timestamp (the window's

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from datetime import datetime, timedelta
 
 import pytest
 from falcon import testing
 
-from conbench import ci_report
+from conbench import ci_report, ci_rows, stats
 from conbench.app import create_app
 from conbench.config import Settings
 from conbench.queries import ci_report as ci_queries
+from conbench.queries import lookback
 from conbench.seed import seed_demo_data
-from tests.factories import make_commit, make_hardware, make_result
+from tests.factories import make_case, make_commit, make_hardware, make_result
 
 DEMO = "repository=https://github.com/conbench/demo"
 REPO = "https://github.com/org/repo"
@@ -668,3 +671,122 @@ def test_a_timed_out_report_is_a_422_asking_to_narrow_the_request(client, monkey
 
 def test_the_slashed_path_is_not_a_route(client):
     assert client.simulate_get("/api/ci/report/", query_string="run_ids=x").status_code == 404
+
+
+# -- the row summaries and analyses as the queries and the scorer shape them ----------------------
+
+
+def test_a_result_without_stored_min_and_max_is_summarized_from_its_data(client, conn, graph):
+    """The queries send the repetitions only when min or max is missing (rows then take the
+    best repetition, as stats.single_value_summary does)."""
+    contender = _contender(conn, graph, 7.0)
+    conn.execute(
+        "UPDATE benchmark_result SET min = NULL, max = NULL WHERE id = ANY(%s)",
+        ([contender["id"]],),
+    )
+    (row,) = _rows(_branch_report(client))
+    assert row["contender"]["single_value_summary"] == 7.0
+    assert row["baseline"]["single_value_summary"] == 10.1
+    assert row["status"] == "improved"
+
+
+def test_a_repetition_that_is_null_leaves_the_result_without_a_summary(client, conn, graph):
+    contender = _contender(conn, graph, 7.0)
+    conn.execute("UPDATE benchmark_result SET data = '{7, NULL}' WHERE id = %s", (contender["id"],))
+    (row,) = _rows(_branch_report(client))
+    assert row["contender"]["single_value_summary"] is None
+    assert row["reason"] == "not comparable: contender result failed"
+
+
+def test_a_name_tag_keeps_the_first_place_and_gives_the_tags_name(client, conn, graph):
+    odd = make_case(conn, "named-case", {"zz": 1, "name": "from-tags", "a": "b"})
+    _contender(conn, graph, 10.0, case_id=odd)
+    (row,) = _rows(_branch_report(client))
+    assert row["name"] == "named-case"
+    assert row["tags"] == {"name": "from-tags", "a": "b", "zz": 1}
+    assert list(row["tags"])[0] == "name"
+
+
+def test_the_cached_distributions_of_a_commit_are_read_whole_for_many_fingerprints(
+    client, conn, graph, monkeypatch
+):
+    """lookback_for reads a baseline commit's stored rows by commit alone from
+    COMMIT_WIDE_READ fingerprints on (and filters them); the report is the same."""
+    _contender(conn, graph, 10.05)
+    _branch_report(client)  # computes and stores the distribution
+    expected = _branch_report(client)
+    executed = []
+    original = conn.execute
+
+    def recording(query, *args, **kwargs):
+        executed.append(query)
+        return original(query, *args, **kwargs)
+
+    monkeypatch.setattr(lookback, "COMMIT_WIDE_READ", 1)
+    request = ci_report.ReportRequest(repository=REPO, commit_sha="branch-1")
+    monkeypatch.setattr(conn, "execute", recording)
+    body = ci_report.build_report(conn, request).body
+    assert lookback._Q["list_commit_distributions"] in executed
+    assert lookback._Q["list_cached_distributions"] not in executed
+    assert body == {**expected, "report_url": body["report_url"]}
+    assert _rows(body)[0]["analysis"]["lookback_z_score"] is not None
+
+
+_SVS = (-3.0, 0.0, 1e-300, 2.5, 10.0, 1e300, math.inf, -math.inf, math.nan)
+_DISTRIBUTIONS = ((None, None), (10.0, None), (10.0, 0.0), (10.0, -0.0), (9.5, 0.25),
+                  (math.inf, 1.0), (math.nan, 1.0), (10.0, math.inf), (-2.0, 1e-300))  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", ["s", "B/s"])
+@pytest.mark.parametrize("thresholds", [(5.0, 5.0), (0.5, 2.0)])
+def test_the_scored_analysis_is_what_stats_computes(unit, thresholds):
+    """ci_rows writes stats.lookback_z and stats.pairwise out; they agree on every value."""
+    threshold, threshold_z = thresholds
+    entities = {
+        "case_name": {"c": "case"},
+        "case": {"c": {}},
+        "context": {"x": {}},
+        "info": {"i": {}},
+        "hardware": {"h": {}},
+    }
+    scorer = ci_rows.RowScorer(entities, threshold, threshold_z)
+    when = datetime(2024, 2, 1)
+    rows, baselines, distributions = [], {}, {}
+    for i, (contender, baseline, dist) in enumerate(itertools.product(_SVS, _SVS, _DISTRIBUTIONS)):
+        fingerprint = f"fp{i}"
+        rows.append(
+            (f"r{i}", "run", when, unit, True, contender, contender, None, fingerprint,
+             "c", "x", "i", "h", False, None)
+        )  # fmt: skip
+        baselines[fingerprint] = (
+            f"b{i}", "base", when, unit, True, baseline, baseline, None, fingerprint,
+            "sha", when, None,
+        )  # fmt: skip
+        distributions[fingerprint] = dist
+    commit = {"sha": "sha", "timestamp": when}
+    for row, (contender, baseline, dist) in zip(
+        scorer.rows(rows, commit, baselines, distributions),
+        itertools.product(_SVS, _SVS, _DISTRIBUTIONS),
+        strict=True,
+    ):
+        z = stats.lookback_z(contender, *dist, unit, threshold_z)
+        change = stats.pairwise(baseline, contender, unit, threshold)
+        assert _same(row["analysis"], {"pairwise": change, "lookback_z_score": z})
+        assert row["status"] == (
+            "insufficient"
+            if z is None
+            else "regressed"
+            if z["regression_indicated"]
+            else "improved"
+            if z["improvement_indicated"]
+            else "stable"
+        )
+
+
+def _same(a, b) -> bool:
+    """Equal, NaN equal to NaN, and -0.0 told from 0.0."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return repr(a) == repr(b)
+    return type(a) is type(b) and a == b

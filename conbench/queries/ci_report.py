@@ -32,15 +32,17 @@ def list_run_groups(
 
 
 ContenderRow = tuple[Any, ...]
-"""A `list_contender_results` row: (id, run_id, timestamp, unit, data, min, max, error,
-history_fingerprint, case_id, context_id, info_id, hardware_id, begins_distribution_change)."""
+"""A `list_contender_results` row: (id, run_id, timestamp, unit, summarizable, min, max, error,
+history_fingerprint, case_id, context_id, info_id, hardware_id, begins_distribution_change,
+data); `summarizable` is whether the data is present, not empty and without NULL, `data` the
+repetitions only when min or max is missing (else None)."""
 
 BaselineRow = tuple[Any, ...]
-"""A `list_baseline_results` row: (id, run_id, timestamp, unit, data, min, max, error,
-history_fingerprint, commit_sha, commit_timestamp)."""
+"""A `list_baseline_results` row: (id, run_id, timestamp, unit, summarizable, min, max, error,
+history_fingerprint, commit_sha, commit_timestamp, data), summed up as a ContenderRow."""
 
 Entities = dict[str, dict[str, Any]]
-"""Rows' entities by kind (`case`, `context`, `info`, `hardware`), then id."""
+"""Rows' entities by kind (`case_name`, `case`, `context`, `info`, `hardware`), then id."""
 
 
 def list_contender_results(
@@ -60,8 +62,8 @@ _RUN_AND_ID = itemgetter(1, 0)
 
 def get_result_entities(conn: psycopg.Connection, rows: Sequence[ContenderRow]) -> Entities:
     """The case, context, info and hardware rows the given contender rows name, keyed by kind,
-    then id: cases `[name, tags]`, contexts and infos their tags, hardware `{id, type, name,
-    hash}`."""
+    then id: cases their name (`case_name`) and their tags (`case`), contexts and infos their
+    tags, hardware `{id, type, name, hash}`."""
     params = {
         f"{kind}_ids": text_array(sorted({row[column] for row in rows}))
         for kind, column in (("case", 9), ("context", 10), ("info", 11), ("hardware", 12))

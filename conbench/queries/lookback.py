@@ -16,6 +16,7 @@ from itertools import groupby
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from conbench import sql, stats
 from conbench.queries.ancestry import (
@@ -53,12 +54,11 @@ def lookback_for(
     commit = _commit_key(baseline_commit)
     missing = wanted
     if commit is not None:
-        rows = conn.execute(
-            _Q["list_cached_distributions"], {**commit, "fingerprints": wanted}
-        ).fetchall()
-        for row in rows:
-            found[row["history_fingerprint"]] = (row["dist_mean"], row["dist_std"])
-        cached = {row["history_fingerprint"] for row in rows}
+        cached: set[str] = set()
+        for fingerprint, dist_mean, dist_std in _cached(conn, commit, wanted):
+            if fingerprint in found:
+                found[fingerprint] = (dist_mean, dist_std)
+                cached.add(fingerprint)
         missing = [fp for fp in wanted if fp not in cached]
         if not missing:
             return found
@@ -74,6 +74,27 @@ def lookback_for(
     if state is not None and commit is not None and ancestry:
         _store(conn, commit, state, ancestry, computed)
     return found
+
+
+# From this many fingerprints on, the stored rows are read by baseline commit alone and filtered
+# here: a parameter of thousands of fingerprints costs more to send (quoted one by one) and to
+# plan (the planner estimates each element) than the index range of the commit's rows costs to
+# read (4,500 fingerprints: 15 ms against 2 ms). Fewer are looked up one by one.
+COMMIT_WIDE_READ = 500
+
+
+def _cached(
+    conn: psycopg.Connection, commit: dict[str, Any], wanted: list[str]
+) -> list[tuple[str, float | None, float | None]]:
+    """(fingerprint, dist_mean, dist_std) of stored distributions at the baseline commit: of the
+    `wanted` fingerprints, or of every fingerprint when they are many (the caller filters)."""
+    if len(wanted) >= COMMIT_WIDE_READ:
+        cursor = conn.execute(_Q["list_commit_distributions"], commit, binary=True)
+    else:
+        params = {**commit, "fingerprints": wanted}
+        cursor = conn.execute(_Q["list_cached_distributions"], params, binary=True)
+    cursor.row_factory = tuple_row
+    return cursor.fetchall()
 
 
 def _compute(
