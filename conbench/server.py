@@ -7,6 +7,7 @@ prometheus_client (see `prepare_metrics_dir`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
 import socket
@@ -119,6 +120,10 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         self.db.open()
         for hook in self.post_fork_hooks:
             hook(server, worker)
+        # Everything loaded so far (modules, the app, the pool) lives as long as the worker: out of
+        # the collector's sight, a full collection during a big response (a CI report keeps ~9,000
+        # row dicts alive) scans ~60k fewer objects (~17 -> a few ms each).
+        gc.freeze()
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
         for hook in self.worker_exit_hooks:
