@@ -18,6 +18,7 @@ Usage: scripts/bench/query.py [--results N | --db-url URL] [--requests N] [--htt
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import os
 import random
@@ -612,6 +613,7 @@ def main() -> None:
     db = RecordingDatabase(url)
     app = create_app(settings, db)
     client = testing.TestClient(app)
+    gc.freeze()  # as `conbench serve` does in each worker after loading the app (conbench.server)
     registered = {r.path for r in app.route_table.routes}
     measured, skipped = [], []
     for route in routes(samples):
