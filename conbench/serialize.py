@@ -126,17 +126,9 @@ def user_entity(user: dict[str, Any], base: str) -> dict[str, Any]:
     }
 
 
-def legacy_result(row: dict[str, Any], base: str) -> dict[str, Any]:
-    """The legacy result entity (01 §7.1) of a `queries.results` row."""
-    stats: dict[str, Any] = {
-        "data": to_floats(row["data"]),
-        "times": to_floats(row["times"]),
-        "unit": row["unit"],
-        "time_unit": row["time_unit"],
-        "iterations": row["iterations"],
-    }
-    stats.update((column, to_float(row[column])) for column in STATS_COLUMNS)
-    commit = row["commit"]
+def result_core(row: dict[str, Any]) -> dict[str, Any]:
+    """The legacy result entity (01 §7.1) up to `error`: what a compare side shows of a result
+    (`legacy_result` adds `tags`, `commit`, `hardware` and `links`)."""
     return {
         "id": row["id"],
         "run_id": row["run_id"],
@@ -149,19 +141,40 @@ def legacy_result(row: dict[str, Any], base: str) -> dict[str, Any]:
         "optional_benchmark_info": row["optional_benchmark_info"],
         "validation": row["validation"],
         "change_annotations": row["change_annotations"] or {},
-        "stats": stats,
-        "error": row["error"],
-        "tags": {"name": row["case_name"], **row["case_tags"]},
-        "commit": commit_entity(commit) if commit else None,
-        "hardware": hardware_entity(row["hardware"]),
-        "links": {
-            "list": f"{base}/api/benchmarks/",
-            "self": f"{base}/api/benchmarks/{row['id']}/",
-            "info": f"{base}/api/info/{row['info_id']}/",
-            "context": f"{base}/api/contexts/{row['context_id']}/",
-            "run": f"{base}/api/runs/{row['run_id']}/",
+        "stats": {
+            "data": to_floats(row["data"]),
+            "times": to_floats(row["times"]),
+            "unit": row["unit"],
+            "time_unit": row["time_unit"],
+            "iterations": row["iterations"],
+            "min": to_float(row["min"]),
+            "max": to_float(row["max"]),
+            "mean": to_float(row["mean"]),
+            "median": to_float(row["median"]),
+            "stdev": to_float(row["stdev"]),
+            "q1": to_float(row["q1"]),
+            "q3": to_float(row["q3"]),
+            "iqr": to_float(row["iqr"]),
         },
+        "error": row["error"],
     }
+
+
+def legacy_result(row: dict[str, Any], base: str) -> dict[str, Any]:
+    """The legacy result entity (01 §7.1) of a `queries.results` row."""
+    entity = result_core(row)
+    commit = row["commit"]
+    entity["tags"] = {"name": row["case_name"], **row["case_tags"]}
+    entity["commit"] = commit_entity(commit) if commit else None
+    entity["hardware"] = hardware_entity(row["hardware"])
+    entity["links"] = {
+        "list": f"{base}/api/benchmarks/",
+        "self": f"{base}/api/benchmarks/{row['id']}/",
+        "info": f"{base}/api/info/{row['info_id']}/",
+        "context": f"{base}/api/contexts/{row['context_id']}/",
+        "run": f"{base}/api/runs/{row['run_id']}/",
+    }
+    return entity
 
 
 def legacy_run(

@@ -269,43 +269,7 @@ def _legacy_side(row: dict[str, Any] | None, svs: float | None) -> dict[str, Any
         "batch_id": row["batch_id"],
         "run_id": row["run_id"],
         "tags": {"name": row["case_name"], **case_tags},
-        "result": side_result(row),
-    }
-
-
-def side_result(row: dict[str, Any]) -> dict[str, Any]:
-    """The result entity of a compare side: `serialize.legacy_result` (01 §7.1) without `tags`,
-    `commit`, `hardware` and `links`, built directly (a run compare shows hundreds)."""
-    to_float = serialize.to_float
-    stats = {
-        "data": serialize.to_floats(row["data"]),
-        "times": serialize.to_floats(row["times"]),
-        "unit": row["unit"],
-        "time_unit": row["time_unit"],
-        "iterations": row["iterations"],
-        "min": to_float(row["min"]),
-        "max": to_float(row["max"]),
-        "mean": to_float(row["mean"]),
-        "median": to_float(row["median"]),
-        "stdev": to_float(row["stdev"]),
-        "q1": to_float(row["q1"]),
-        "q3": to_float(row["q3"]),
-        "iqr": to_float(row["iqr"]),
-    }
-    return {
-        "id": row["id"],
-        "run_id": row["run_id"],
-        "run_tags": row["run_tags"],
-        "run_reason": row["run_reason"],
-        "commit_repo_url": row["commit_repo_url"],
-        "batch_id": row["batch_id"],
-        "history_fingerprint": row["history_fingerprint"],
-        "timestamp": serialize.utc_seconds(row["timestamp"]),
-        "optional_benchmark_info": row["optional_benchmark_info"],
-        "validation": row["validation"],
-        "change_annotations": row["change_annotations"] or {},
-        "stats": stats,
-        "error": row["error"],
+        "result": serialize.result_core(row),
     }
 
 
