@@ -14,8 +14,8 @@ import psycopg
 
 from conbench import serialize
 from conbench.cli import Env, UsageError, load_settings
+from conbench.commands import jobs
 from conbench.db import connect
-from conbench.logs import scrub
 from conbench.queries.auth import create_token, get_or_create_user
 from conbench.validation_fields import EMAIL
 
@@ -36,9 +36,7 @@ def cmd_admin_tokens_create(env: Env, args: argparse.Namespace) -> int:
             user = get_or_create_user(conn, email, user_name or email)
             token = create_token(conn, user["id"], token_name)
     except psycopg.Error as exc:
-        first = scrub(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"admin error: database: {first}", file=sys.stderr)
-        return 1
+        return jobs.database_error("admin", exc)
     line = {
         "user_id": user["id"],
         "token_id": token["id"],

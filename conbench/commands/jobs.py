@@ -52,22 +52,33 @@ def progress(job: str, unit: str) -> Progress:
     return report
 
 
-def run_prune(
-    env: Env, args: argparse.Namespace, job: str, unit: str, prune: Callable[..., Any]
+def run_job(
+    env: Env, args: argparse.Namespace, job: str, work: Callable[[psycopg.Connection], Any]
 ) -> int:
-    """The body of a `... prune --older-than DAYS` command: check the age, connect to
-    CONBENCH_DB_URL, run `prune(conn, days, progress=...)` and print its summary dataclass."""
-    days = args.older_than
-    if problem := days_error(days):
-        print(f"usage error: {problem}", file=sys.stderr)
-        return 2
+    """Connect to CONBENCH_DB_URL (autocommit) and run `work(conn)`: a summary dataclass is
+    printed in `args.format` (exit 0), an int is the exit code; a database error is one line on
+    stderr (exit 1)."""
     settings = load_settings(env)
     if settings is None or settings.db_url is None:
         return 1
     try:
         with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
-            summary = prune(conn, days, progress=progress(job, unit))
+            outcome = work(conn)
     except psycopg.Error as exc:
         return database_error(job, exc)
-    print_summary(asdict(summary), args.format)
+    if isinstance(outcome, int):
+        return outcome
+    print_summary(asdict(outcome), args.format)
     return 0
+
+
+def run_prune(
+    env: Env, args: argparse.Namespace, job: str, unit: str, prune: Callable[..., Any]
+) -> int:
+    """The body of a `... prune --older-than DAYS` command: check the age, then `run_job` of
+    `prune(conn, days, progress=...)`."""
+    days = args.older_than
+    if problem := days_error(days):
+        print(f"usage error: {problem}", file=sys.stderr)
+        return 2
+    return run_job(env, args, job, lambda conn: prune(conn, days, progress=progress(job, unit)))

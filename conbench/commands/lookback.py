@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import psycopg
 
 from conbench import serialize
-from conbench.cli import Env, UsageError, load_settings, print_summary
+from conbench.cli import Env, UsageError
 from conbench.commands import jobs
 from conbench.commands.jobs import Progress
-from conbench.db import connect
 from conbench.enrichment import normalize_repository
 from conbench.queries import lookback
 
@@ -58,24 +57,19 @@ def cmd_admin_lookback_warm(env: Env, args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"usage error: {exc}", file=sys.stderr)
         return 2
-    settings = load_settings(env)
-    if settings is None or settings.db_url is None:
-        return 1
-    try:
-        with connect(settings.db_url, application_name="conbench-admin", autocommit=True) as conn:
-            if repository is not None and not lookback.exists_repository(conn, repository):
-                print(f"usage error: --repository: no commit of {repository}", file=sys.stderr)
-                return 2
-            summary = warm(
-                conn,
-                commits=args.commits,
-                repository=repository,
-                progress=jobs.progress("lookback warm", "commits"),
-            )
-    except psycopg.Error as exc:
-        return jobs.database_error("lookback warm", exc)
-    print_summary(asdict(summary), args.format)
-    return 0
+
+    def work(conn: psycopg.Connection) -> WarmSummary | int:
+        if repository is not None and not lookback.exists_repository(conn, repository):
+            print(f"usage error: --repository: no commit of {repository}", file=sys.stderr)
+            return 2
+        return warm(
+            conn,
+            commits=args.commits,
+            repository=repository,
+            progress=jobs.progress("lookback warm", "commits"),
+        )
+
+    return jobs.run_job(env, args, "lookback warm", work)
 
 
 def cmd_admin_lookback_prune(env: Env, args: argparse.Namespace) -> int:
