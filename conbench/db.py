@@ -9,9 +9,15 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
+from conbench import jsoncodec
 from conbench.errors import ServiceUnavailable
+
+# json and jsonb columns are read by orjson (through jsoncodec, which keeps the values the standard
+# library gives): a legacy result row carries eight such documents.
+set_json_loads(jsoncodec.loads)
 
 APPLICATION_NAME = "conbench-server"
 

@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 PG_MAJOR = 18
 SYSTEM_USER = "conbench-pg"  # PostgreSQL refuses to run as root; as root we run it as this user
@@ -41,13 +42,19 @@ def bin_dir() -> Path:
 
 @dataclass(frozen=True)
 class RunningServer:
-    """A running postmaster: its pid and the TCP port it listens on at 127.0.0.1."""
+    """A running postmaster: its pid, the TCP port it listens on at 127.0.0.1 and the directory
+    of its Unix socket."""
 
     pid: int
     port: int
+    socket_dir: str = ""
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def socket_url(self, dbname: str = "postgres") -> str:
+        """The URL through the Unix socket: no TCP work on either side of each round trip."""
+        return f"postgresql://postgres@/{dbname}?host={quote(self.socket_dir)}&port={self.port}"
 
 
 class EmbeddedPostgres:
@@ -63,11 +70,12 @@ class EmbeddedPostgres:
         try:
             lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
             pid, port = int(lines[0]), int(lines[3])
+            socket_dir = lines[4] if len(lines) > 4 else ""
         except (FileNotFoundError, IndexError, ValueError):
             return None
         if not _is_postgres(pid):
             return None
-        return RunningServer(pid, port)
+        return RunningServer(pid, port, socket_dir)
 
     def start(self, port: int | None = None) -> tuple[RunningServer, bool]:
         """Start the server, or reuse one already running here; True when it was started now."""

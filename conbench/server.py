@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import logging
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
-from gunicorn.workers.sync import SyncWorker
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +52,6 @@ class _JsonLogger(GunicornLogger):
             for handler in list(logger.handlers):
                 logger.removeHandler(handler)
             logger.propagate = True
-
-
-_TCP_CORK = getattr(socket, "TCP_CORK", None)  # Linux only
-
-
-class CorkedSyncWorker(SyncWorker):  # type: ignore[misc]
-    """gunicorn's sync worker, sending each response in as few TCP segments as it can.
-
-    The sync worker writes the headers, then the body, in two sends, and closes the connection
-    after every response. With the socket corked, headers, body and FIN leave together when the
-    worker shuts the socket down (a shutdown always flushes a cork), which saves two segments'
-    worth of kernel work at both ends of every request. A request that expects `100 Continue` is
-    left uncorked: that interim response must leave at once.
-    """
-
-    def handle_request(self, listener: Any, req: Any, client: Any, addr: Any) -> None:
-        if (
-            _TCP_CORK is not None
-            and client.family in (socket.AF_INET, socket.AF_INET6)
-            and not any(name == "EXPECT" for name, _ in req.headers)
-        ):
-            try:
-                client.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1)
-            except OSError:
-                pass  # a peer already gone: the request fails as it would have
-        super().handle_request(listener, req, client, addr)
 
 
 Hook = Callable[[Any, Any], None]  # (arbiter, worker), called in the worker process
@@ -142,7 +114,7 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "bind": bind,
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "conbench.server.CorkedSyncWorker",
+        "worker_class": "gthread" if threads > 1 else "conbench.worker.ConbenchSyncWorker",
         "preload_app": True,
         "graceful_timeout": GRACEFUL_SECONDS,
         "timeout": WORKER_TIMEOUT_SECONDS,

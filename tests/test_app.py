@@ -147,10 +147,10 @@ def test_serve_uses_sync_workers_unless_threads_are_asked_for():
     from gunicorn.workers.sync import SyncWorker
 
     from conbench import server
-    from conbench.server import CorkedSyncWorker
+    from conbench.worker import ConbenchSyncWorker
 
     assert server.gunicorn_options("127.0.0.1:0", 2, 1)["worker_class"] == (
-        "conbench.server.CorkedSyncWorker"
+        "conbench.worker.ConbenchSyncWorker"
     )
-    assert issubclass(CorkedSyncWorker, SyncWorker)
+    assert issubclass(ConbenchSyncWorker, SyncWorker)
     assert server.gunicorn_options("127.0.0.1:0", 2, 4)["worker_class"] == "gthread"
