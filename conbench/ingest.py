@@ -19,6 +19,7 @@ from psycopg import errors as pg_errors
 
 from conbench import metrics
 from conbench.canonical import payload_sha256
+from conbench.ingest_cache import DIMENSIONS
 from conbench.ingest_commits import (
     BatchCommitResolver,
     CommitRef,
@@ -218,15 +219,31 @@ def _insert(
 ) -> list[StoredResult] | None:
     """Insert new results; None when a dimension row lost a race (nothing stored).
 
-    A single result first tries the statement that only finds its dimension rows (the common
-    case: a run's commit, machine, context and info came with its first result); when one is
-    missing, or for several results, the statement that also creates them runs.
+    A single result whose context, info, hardware and commit ids this process knows is stored by
+    an insert that only finds (or creates) its case (`conbench.ingest_cache`). Else it tries the
+    statement that finds its dimension rows (a run's commit, machine, context and info usually
+    came with its first result); when one is missing, or for several results, the statement that
+    also creates them runs.
     """
     if len(inputs) == 1:
         inp = inputs[0]
+        params = queries.found_params(found_result(inp))
+        keys = DIMENSIONS.keys(params)
+        known = DIMENSIONS.lookup(keys)
+        if known is not None:
+            try:
+                with _atomic(conn):
+                    row = queries.insert_result_known(conn, params, known, detail=detail)
+            except pg_errors.ForeignKeyViolation:
+                DIMENSIONS.forget(keys)  # a dimension row was deleted: look them up again
+            else:
+                if row is None:
+                    return None  # its case was created concurrently: run again, it is found
+                return [StoredResult(row["id"], inp.run_id, row["history_fingerprint"], row=row)]
         with _atomic(conn):
-            row = queries.insert_result_found(conn, found_result(inp), detail=detail)
+            row = queries.insert_result_found(conn, params, detail=detail)
         if row is not None:
+            DIMENSIONS.remember(keys, row)
             return [StoredResult(row["id"], inp.run_id, row["history_fingerprint"], row=row)]
     batch = build_batch(conn, inputs, commits, resolved)
     with _atomic(conn, statements=2 if batch.backfills else 1):

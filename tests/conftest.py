@@ -24,6 +24,14 @@ from conbench.db import SingleConnectionDatabase, connect
 _counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def _no_dimension_ids_from_other_tests() -> None:
+    """Tests roll their rows back: ids a process cached in one test are gone in the next."""
+    from conbench.ingest_cache import DIMENSIONS
+
+    DIMENSIONS.clear()
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 

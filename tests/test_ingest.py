@@ -306,3 +306,63 @@ def test_a_single_result_with_a_missing_dimension_is_stored_by_the_creating_stat
     row = row_of(conn, stored.id)
     cases = conn.execute('SELECT count(*) AS n FROM "case" WHERE name = %s', ("new",)).fetchone()
     assert cases["n"] == 1 and row["history_fingerprint"] == stored.history_fingerprint
+
+
+def _same_dimensions_new_case():
+    return payloads.legacy_result(run_id="later-run", tags={"name": "cached", "dataset": "d"})
+
+
+def test_a_result_with_cached_dimension_ids_is_stored_like_one_looked_up(conn):
+    """The second result fills the process's cache; the third is stored by insert_result_known
+    (its case is new) and must name the same rows and fingerprint as a lookup would."""
+    from conbench.ingest_cache import DIMENSIONS
+
+    first, second = store(conn, payloads.legacy_result()), store(conn, payloads.legacy_result())
+    inp = prepare_result(_same_dimensions_new_case(), modern=False)
+    from conbench.ingest_rows import found_result
+    from conbench.queries.ingest import found_params
+
+    assert DIMENSIONS.lookup(DIMENSIONS.keys(found_params(found_result(inp)))) is not None
+    (stored,) = store_results(conn, [inp], commits=UNKNOWN, surface=None)
+    row, looked_up = row_of(conn, stored.id), row_of(conn, second[0].id)
+    for column in ("context_id", "info_id", "hardware_id", "commit_id", "commit_repo_url"):
+        assert row[column] == looked_up[column]
+    case = conn.execute('SELECT * FROM "case" WHERE id = %s', (row["case_id"],)).fetchone()
+    assert (case["name"], case["tags"]) == ("cached", {"dataset": "d"})
+    expected = history_fingerprint(
+        row["case_id"], row["context_id"], "ci-runner-1-0-4-8-33672359936", row["commit_repo_url"]
+    )
+    assert stored.history_fingerprint == row["history_fingerprint"] == expected
+    assert first[0].id != second[0].id != stored.id
+
+
+def test_a_legacy_result_with_cached_dimension_ids_returns_the_row_get_result_reads(conn):
+    from conbench.queries.results import get_result
+
+    store(conn, payloads.legacy_result())
+    store(conn, payloads.legacy_result())
+    inputs = [prepare_result(_same_dimensions_new_case(), modern=False)]
+    (stored,) = store_results(conn, inputs, commits=UNKNOWN, surface=None, detail=True)
+    assert stored.row is not None
+    assert dict(stored.row) == get_result(conn, stored.id)
+
+
+def test_a_cached_dimension_deleted_since_is_looked_up_again(conn):
+    from conbench.ingest_cache import DIMENSIONS
+
+    store(conn, payloads.legacy_result())
+    (second,) = store(conn, payloads.legacy_result())
+    old_context = row_of(conn, second.id)["context_id"]
+    conn.execute("DELETE FROM benchmark_result")
+    conn.execute("DELETE FROM context WHERE id = %s", (old_context,))
+    (stored,) = store(conn, _same_dimensions_new_case())  # fails its foreign key, then creates
+    new_context = row_of(conn, stored.id)["context_id"]
+    assert new_context != old_context
+    assert conn.execute("SELECT count(*) AS n FROM benchmark_result").fetchone()["n"] == 1
+    store(conn, payloads.legacy_result(run_id="third"))  # found: the cache learns the new row
+    inp = prepare_result(payloads.legacy_result(run_id="fourth"), modern=False)
+    from conbench.ingest_rows import found_result
+    from conbench.queries.ingest import found_params
+
+    known = DIMENSIONS.lookup(DIMENSIONS.keys(found_params(found_result(inp))))
+    assert known is not None and known["context_id"] == new_context

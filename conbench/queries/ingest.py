@@ -152,6 +152,8 @@ def _compact(query: str) -> str:
 _INSERT_RESULTS = _compact(_Q["insert_results"])
 _INSERT_RESULT_FOUND = _compact(_Q["insert_result_found"])
 _INSERT_RESULT_FOUND_DETAIL = _compact(_Q["insert_result_found_detail"])
+_INSERT_RESULT_KNOWN = _compact(_Q["insert_result_known"])
+_INSERT_RESULT_KNOWN_DETAIL = _compact(_Q["insert_result_known_detail"])
 
 
 def insert_results(conn: psycopg.Connection, batch: ResultBatch) -> dict[str, str] | None:
@@ -191,13 +193,10 @@ class FoundResult:
     repository: str
 
 
-def insert_result_found(
-    conn: psycopg.Connection, result: FoundResult, *, detail: bool = False
-) -> dict[str, Any] | None:
-    """Store one result if all its dimension rows exist but perhaps its case, which is then
-    created; None (nothing stored) when another one is missing. Returns {id,
-    history_fingerprint}, or with `detail` the row `results.get_result` reads."""
-    params = {
+def found_params(result: FoundResult) -> dict[str, Any]:
+    """The parameters of `insert_result_found` (and, with the dimension ids added, of
+    `insert_result_known`)."""
+    return {
         "result": _json(result.row),
         "case_id": new_id(),
         "case_name": result.case_name,
@@ -208,8 +207,40 @@ def insert_result_found(
         "sha": result.sha,
         "repository": result.repository,
     }
+
+
+def insert_result_found(
+    conn: psycopg.Connection, params: dict[str, Any], *, detail: bool = False
+) -> dict[str, Any] | None:
+    """Store one result if all its dimension rows exist but perhaps its case, which is then
+    created; None (nothing stored) when another one is missing. `params` from `found_params`.
+    Returns {id, history_fingerprint} and the dimension ids (context_id, info_id, hardware_id,
+    commit_id, hardware_hash), or with `detail` the row `results.get_result` reads (which has the
+    ids, and the hardware hash in its `hardware`)."""
     query = _INSERT_RESULT_FOUND_DETAIL if detail else _INSERT_RESULT_FOUND
     return conn.execute(query, params).fetchone()
+
+
+def insert_result_known(
+    conn: psycopg.Connection,
+    params: dict[str, Any],
+    ids: dict[str, str | None],
+    *,
+    detail: bool = False,
+) -> dict[str, Any] | None:
+    """Store one result under known dimension ids ({context_id, info_id, hardware_id, commit_id,
+    hardware_hash}), finding or creating its case; raises ForeignKeyViolation (nothing stored)
+    when one of those rows is gone, returns None (nothing stored) when the case insert lost a
+    race. Returns {id, history_fingerprint}, or with `detail` the `results.get_result` row."""
+    query = _INSERT_RESULT_KNOWN_DETAIL if detail else _INSERT_RESULT_KNOWN
+    known = {
+        "result": params["result"],
+        "case_id": params["case_id"],
+        "case_name": params["case_name"],
+        "case_tags": params["case_tags"],
+        **ids,
+    }
+    return conn.execute(query, known).fetchone()
 
 
 def list_submissions(conn: psycopg.Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
