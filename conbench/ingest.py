@@ -233,12 +233,14 @@ def _insert(
         if known is not None:
             try:
                 with _atomic(conn):
-                    row = queries.insert_result_known(conn, params, known, detail=detail)
+                    row = queries.insert_result_known(conn, params, known.params(), detail=detail)
             except pg_errors.ForeignKeyViolation:
                 DIMENSIONS.forget(keys)  # a dimension row was deleted: look them up again
             else:
                 if row is None:
                     return None  # its case was created concurrently: run again, it is found
+                if detail:
+                    row = known.complete(row)
                 return [StoredResult(row["id"], inp.run_id, row["history_fingerprint"], row=row)]
         with _atomic(conn):
             row = queries.insert_result_found(conn, params, detail=detail)

@@ -24,7 +24,8 @@ Keys = tuple[Any, Any, Any, Any]  # one key per kind, in KINDS order
 
 
 class DimensionIds:
-    """content -> id for each dimension kind; the hardware's entry also holds its hash."""
+    """content -> stored row for each dimension kind: the context and info ids with their stored
+    tags, the hardware id with its hash and row (as JSON), the commit id."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
@@ -34,36 +35,25 @@ class DimensionIds:
     def keys(params: Mapping[str, Any]) -> Keys:
         """The keys of a result from the parameters of `insert_result_found`."""
         commit = None if params["sha"] is None else (params["sha"], params["repository"])
-        return (
-            params["context"],
-            params["info"],
-            params["hardware"],
-            commit,
-        )
+        return (params["context"], params["info"], params["hardware"], commit)
 
-    def lookup(self, keys: Keys) -> dict[str, str | None] | None:
-        """The parameters `insert_result_known` needs, or None unless every id is known."""
+    def lookup(self, keys: Keys) -> Known | None:
+        """What `insert_result_known` needs, or None unless every row is known."""
         found = [ids.get(key) for ids, key in zip(self._maps, keys, strict=True)]
         context, info, hardware, commit = found
         if context is None or info is None or hardware is None:
             return None
         if keys[3] is not None and commit is None:
             return None
-        return {
-            "context_id": context,
-            "info_id": info,
-            "hardware_id": hardware[0],
-            "hardware_hash": hardware[1],
-            "commit_id": commit,
-        }
+        return Known(context, info, hardware, commit)
 
     def remember(self, keys: Keys, row: Mapping[str, Any]) -> None:
-        """Keep the ids a stored result row names (`insert_result_found`'s, lean or detail)."""
-        hardware_hash = row["hardware_hash"] if "hardware_hash" in row else row["hardware"]["hash"]
+        """Keep the rows an `insert_result_found` row (lean or detail) names."""
+        hardware = row["hardware"]
         values = (
-            row["context_id"],
-            row["info_id"],
-            (row["hardware_id"], hardware_hash),
+            (row["context_id"], row["context_tags"]),
+            (row["info_id"], row["info_tags"]),
+            (row["hardware_id"], hardware["hash"], hardware),
             row["commit_id"],
         )
         for ids, key, value in zip(self._maps, keys, values, strict=True):
@@ -80,6 +70,35 @@ class DimensionIds:
     def clear(self) -> None:
         for ids in self._maps:
             ids.clear()
+
+
+class Known:
+    """The cached rows of one result's dimensions."""
+
+    __slots__ = ("commit_id", "context", "hardware", "info")
+
+    def __init__(self, context: tuple, info: tuple, hardware: tuple, commit_id: str | None):
+        self.context, self.info, self.hardware, self.commit_id = context, info, hardware, commit_id
+
+    def params(self) -> dict[str, str | None]:
+        """The dimension parameters of `insert_result_known`."""
+        return {
+            "context_id": self.context[0],
+            "info_id": self.info[0],
+            "hardware_id": self.hardware[0],
+            "hardware_hash": self.hardware[1],
+            "commit_id": self.commit_id,
+        }
+
+    def complete(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """An `insert_result_known_detail` row with the documents it leaves to the cache, as
+        `results.get_result` reads them (copies: the caller may change them)."""
+        return {
+            **row,
+            "context_tags": dict(self.context[1]),
+            "info_tags": dict(self.info[1]),
+            "hardware": dict(self.hardware[2]),
+        }
 
 
 DIMENSIONS = DimensionIds()

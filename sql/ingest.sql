@@ -151,8 +151,9 @@ FROM inserted
 -- columns, %(hardware)s that of its hardware row (as in insert_results); %(sha)s NULL stores a
 -- commitless result. Any one of equal info rows is taken (info has no unique index), as
 -- insert_results does for a few results.
--- Returns (id, history_fingerprint, and the dimension ids the result was stored under:
--- context_id, info_id, hardware_id, commit_id, hardware_hash), or no row.
+-- Returns (id, history_fingerprint, and the dimension rows the result was stored under:
+-- context_id, info_id, hardware_id, commit_id, hardware_hash, context_tags, info_tags and the
+-- hardware row as JSON), or no row.
 WITH
 r AS (
     SELECT * FROM json_populate_record(NULL::benchmark_result, %(result)s::json)
@@ -162,7 +163,9 @@ hw AS (
 ),
 found AS (
     SELECT
-        co.id AS context_id, f.id AS info_id, h.id AS hardware_id, h.hash AS hardware_hash,
+        co.id AS context_id, co.tags AS context_tags,
+        f.id AS info_id, f.tags AS info_tags,
+        h.id AS hardware_id, h.hash AS hardware_hash, to_jsonb(h) AS hardware,
         cm.id AS commit_id
     FROM (
         SELECT c.* FROM context AS c WHERE c.tags = %(context)s::jsonb LIMIT 1
@@ -230,7 +233,7 @@ inserted AS (
     CROSS JOIN (TABLE case_found UNION ALL TABLE case_new) AS ca
     RETURNING id, history_fingerprint, context_id, info_id, hardware_id, commit_id
 )
-SELECT i.*, d.hardware_hash
+SELECT i.*, d.hardware_hash, d.context_tags, d.info_tags, d.hardware
 FROM inserted AS i
 CROSS JOIN found AS d
 
@@ -372,8 +375,9 @@ CROSS JOIN (TABLE case_found UNION ALL TABLE case_new) AS ca
 RETURNING id, history_fingerprint
 
 -- name: insert_result_known_detail
--- insert_result_known for the legacy create: returns the row insert_result_found_detail returns,
--- or no row.
+-- insert_result_known for the legacy create: returns the row insert_result_found_detail returns
+-- but for context_tags, info_tags and hardware, which the caller has cached with the ids; or no
+-- row.
 WITH
 case_found AS (
     SELECT c.* FROM "case" AS c
@@ -411,15 +415,9 @@ SELECT
     i.*,
     ca.name AS case_name,
     ca.tags AS case_tags,
-    co.tags AS context_tags,
-    f.tags AS info_tags,
-    to_jsonb(h) AS hardware,
     CASE WHEN cm.id IS NULL THEN NULL ELSE to_jsonb(cm) END AS commit
 FROM inserted AS i
 CROSS JOIN (TABLE case_found UNION ALL TABLE case_new) AS ca
-JOIN context AS co ON co.id = i.context_id
-JOIN info AS f ON f.id = i.info_id
-JOIN hardware AS h ON h.id = i.hardware_id
 LEFT JOIN commit AS cm ON cm.id = i.commit_id
 
 -- name: list_submissions

@@ -365,4 +365,4 @@ def test_a_cached_dimension_deleted_since_is_looked_up_again(conn):
     from conbench.queries.ingest import found_params
 
     known = DIMENSIONS.lookup(DIMENSIONS.keys(found_params(found_result(inp))))
-    assert known is not None and known["context_id"] == new_context
+    assert known is not None and known.params()["context_id"] == new_context

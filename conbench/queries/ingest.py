@@ -214,9 +214,9 @@ def insert_result_found(
 ) -> dict[str, Any] | None:
     """Store one result if all its dimension rows exist but perhaps its case, which is then
     created; None (nothing stored) when another one is missing. `params` from `found_params`.
-    Returns {id, history_fingerprint} and the dimension ids (context_id, info_id, hardware_id,
-    commit_id, hardware_hash), or with `detail` the row `results.get_result` reads (which has the
-    ids, and the hardware hash in its `hardware`)."""
+    Returns {id, history_fingerprint} and the dimension rows (context_id, info_id, hardware_id,
+    commit_id, hardware_hash, context_tags, info_tags, hardware), or with `detail` the row
+    `results.get_result` reads (which has all of them but hardware_hash, in its `hardware`)."""
     query = _INSERT_RESULT_FOUND_DETAIL if detail else _INSERT_RESULT_FOUND
     return conn.execute(query, params).fetchone()
 
@@ -231,7 +231,8 @@ def insert_result_known(
     """Store one result under known dimension ids ({context_id, info_id, hardware_id, commit_id,
     hardware_hash}), finding or creating its case; raises ForeignKeyViolation (nothing stored)
     when one of those rows is gone, returns None (nothing stored) when the case insert lost a
-    race. Returns {id, history_fingerprint}, or with `detail` the `results.get_result` row."""
+    race. Returns {id, history_fingerprint}, or with `detail` the `results.get_result` row but
+    for context_tags, info_tags and hardware (`ingest_cache.Known.complete` adds them)."""
     query = _INSERT_RESULT_KNOWN_DETAIL if detail else _INSERT_RESULT_KNOWN
     known = {
         "result": params["result"],
