@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 from typing import Any
 
 from gunicorn import util
@@ -27,6 +28,9 @@ from conbench import http_fast
 
 _TCP_CORK = getattr(socket, "TCP_CORK", None)  # Linux only
 FIRST_READ = 65536
+# The arbiter stops a worker whose heartbeat is older than its timeout (90 s); gunicorn beats
+# (a utime() on a file, with its inode update) before every request, this worker once a second.
+HEARTBEAT_SECONDS = 1.0
 
 
 class ConbenchSyncWorker(SyncWorker):  # type: ignore[misc]
@@ -39,6 +43,14 @@ class ConbenchSyncWorker(SyncWorker):  # type: ignore[misc]
     worth of kernel work at both ends of every request. A request that expects `100 Continue` is
     left uncorked: that interim response must leave at once.
     """
+
+    _last_beat = float("-inf")
+
+    def notify(self) -> None:
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = now
+            super().notify()
 
     def init_process(self) -> None:
         cfg = self.cfg

@@ -154,3 +154,19 @@ def test_serve_uses_sync_workers_unless_threads_are_asked_for():
     )
     assert issubclass(ConbenchSyncWorker, SyncWorker)
     assert server.gunicorn_options("127.0.0.1:0", 2, 4)["worker_class"] == "gthread"
+
+
+def test_the_worker_heartbeat_is_written_at_most_once_a_second(monkeypatch):
+    """gunicorn beats before every request; the arbiter only needs one within its timeout."""
+    from types import SimpleNamespace
+
+    from conbench import worker as worker_module
+
+    worker = worker_module.ConbenchSyncWorker.__new__(worker_module.ConbenchSyncWorker)
+    beats = []
+    worker.tmp = SimpleNamespace(notify=lambda: beats.append(True))
+    clock = iter([100.0, 100.4, 100.99, 101.0, 101.5, 160.0])
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: next(clock))
+    for _ in range(6):
+        worker.notify()
+    assert len(beats) == 3  # at 100.0, 101.0 and 160.0
