@@ -17,7 +17,7 @@ from conbench.aggregates import (
 )
 from conbench.canonical import payload_sha256
 from conbench.identity import cluster_hash, machine_hash
-from conbench.validation_fields import INVALID_INPUT, Problems, Reader, as_mapping
+from conbench.validation_fields import INVALID_INPUT, Problems, Reader, as_document
 from conbench.validation_schema import read_result, read_valid_result
 
 TAGS_NAME_REQUIRED = (
@@ -235,7 +235,7 @@ def validate_change_annotations_put(body: object, *, modern: bool) -> dict | Non
         raise ValidationFailed.from_problems(problems)
     reader = Reader(problems, body)
     reader.reject_unknown(frozenset(("change_annotations",)))
-    annotations = reader.field("change_annotations", as_mapping, nullable=modern)
+    annotations = reader.field("change_annotations", as_document, nullable=modern)
     if problems:
         raise ValidationFailed.from_problems(problems)
     return annotations

@@ -121,6 +121,30 @@ def as_mapping(value: Any) -> dict:
     return value
 
 
+def as_document(value: Any) -> dict:
+    """A JSON object stored as it comes: free-form, but JSON, so a `NaN` or `Infinity` literal
+    anywhere inside (Python's parser lets them through; PostgreSQL cannot store them) is refused
+    with the message numbers get."""
+    if has_special_number(as_mapping(value)):
+        raise FieldError(SPECIAL_NUMBER)
+    return value
+
+
+def has_special_number(value: Any) -> bool:
+    """Whether a parsed JSON value holds a non-finite float at any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind is float and item - item != 0.0:
+            return True
+    return False
+
+
 def as_integer(value: Any) -> int:
     """Integers, integral strings (`"8"`), and JSON floats truncated toward zero."""
     if isinstance(value, bool):

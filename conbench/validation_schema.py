@@ -16,11 +16,13 @@ from conbench.validation_fields import (
     Problems,
     Reader,
     as_datetime,
+    as_document,
     as_integer,
     as_mapping,
     as_number,
     as_string,
     bounded,
+    has_special_number,
 )
 
 HARDWARE_MISSING = "Either machine_info or cluster_info field is required"
@@ -135,8 +137,8 @@ def _read_cluster(reader: Reader) -> dict | None:
     cluster.reject_unknown(CLUSTER_KEYS)
     values = {
         "name": cluster.field("name", as_string, required=True),
-        "info": cluster.field("info", as_mapping, required=True),
-        "optional_info": cluster.field("optional_info", as_mapping, required=True),
+        "info": cluster.field("info", as_document, required=True),
+        "optional_info": cluster.field("optional_info", as_document, required=True),
     }
     return None if None in values.values() else values
 
@@ -181,14 +183,14 @@ def read_result(problems: Problems, body: dict, modern: bool) -> dict[str, Any]:
         "machine": _read_machine(reader, modern),
         "cluster": _read_cluster(reader),
         "stats": _read_stats(reader),
-        "error": reader.field("error", as_mapping, null_message=error_null),
+        "error": reader.field("error", as_document, null_message=error_null),
         "tags": reader.field("tags", as_mapping, required=True),
-        "context": reader.field("context", as_mapping, required=True),
+        "context": reader.field("context", as_document, required=True),
         "github": _read_github(reader, modern),
         "submission_key": reader.field("submission_key", _submission_key) if modern else None,
     }
     for key in ("info", "optional_benchmark_info", "validation", "change_annotations"):
-        fields[key] = reader.field(key, as_mapping)
+        fields[key] = reader.field(key, as_document)
     if modern or not problems:
         _check_whole_body(problems, body, fields["run_tags"], modern)
     return fields
@@ -319,6 +321,13 @@ def _fast_github(github: Any) -> dict:
     }
 
 
+# Top-level objects stored as they come (`as_document`; cluster_info is checked as a whole).
+_FREE_FORM = (
+    "context", "info", "optional_benchmark_info", "validation", "change_annotations", "error",
+    "cluster_info",
+)  # fmt: skip
+
+
 def read_valid_result(body: dict, modern: bool) -> dict[str, Any] | None:
     """read_result's fields of a body that has no problem at all, else None (read_result then
     names the problems). The common case without a Problems collector: several times faster."""
@@ -331,6 +340,8 @@ def read_valid_result(body: dict, modern: bool) -> dict[str, Any] | None:
 def _read_valid(body: dict, modern: bool) -> dict[str, Any]:
     if not body.keys() <= (_MODERN_TOP_LEVEL_KEYS if modern else TOP_LEVEL_KEYS):
         raise _Invalid
+    if any(has_special_number(body.get(key)) for key in _FREE_FORM):
+        raise _Invalid  # read_result names the field
     machine = body.get("machine_info", _MISSING)
     cluster = body.get("cluster_info", _MISSING)
     if (machine is _MISSING) == (cluster is _MISSING):

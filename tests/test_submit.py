@@ -433,3 +433,20 @@ def test_a_commit_sha_longer_than_its_column_is_refused_naming_the_field(writer,
     assert legacy.status_code == 400
     assert legacy.json["description"] == {"github": {"commit": ["Longer than maximum length 50."]}}
     assert counts(conn) == before
+
+
+def test_a_nan_literal_inside_a_stored_document_is_a_4xx_naming_the_field(writer, conn):
+    """Python's JSON parser accepts `NaN`; PostgreSQL's JSON does not (was a 500)."""
+    before = counts(conn)
+    body = payloads.legacy_result(optional_benchmark_info={"ratio": float("nan")})
+    text = json.dumps(body)  # writes the NaN literal
+    assert "NaN" in text
+    headers = {**AUTH, "Content-Type": "application/json"}
+    legacy = writer.simulate_post("/api/benchmark-results/", body=text, headers=headers)
+    assert legacy.status_code == 400
+    message = "Special numeric values (nan or infinity) are not permitted."
+    assert legacy.json["description"] == {"optional_benchmark_info": [message]}
+    modern = writer.simulate_post("/api/results", body=text, headers=headers)
+    assert modern.status_code == 422
+    assert "optional_benchmark_info" in modern.text and message in modern.text
+    assert counts(conn) == before

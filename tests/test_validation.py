@@ -383,6 +383,43 @@ def test_stats_data_special_values_are_not_permitted(value):
     assert problem(body) == ("body.stats.data[1]", message)
 
 
+@pytest.mark.parametrize(
+    "field,value,location",
+    [
+        ("optional_benchmark_info", {"x": float("nan")}, "optional_benchmark_info"),
+        ("context", {"a": [1, {"b": float("inf")}]}, "context"),
+        ("info", {"x": float("-inf")}, "info"),
+        ("validation", {"x": [float("nan")]}, "validation"),
+        ("change_annotations", {"x": float("nan")}, "change_annotations"),
+        ("cluster_info", {"name": "c", "info": {"x": float("nan")}, "optional_info": {}},
+         "cluster_info.info"),
+    ],
+)  # fmt: skip
+def test_special_numbers_inside_stored_documents_are_refused_naming_the_field(
+    field, value, location
+):
+    """json.loads lets NaN/Infinity literals through; PostgreSQL cannot store them in JSON."""
+    overrides = {field: value}
+    if field == "cluster_info":
+        overrides["machine_info"] = DROP
+    body = legacy_result(**overrides)
+    message = "Special numeric values (nan or infinity) are not permitted."
+    tree: dict = {}
+    node = tree
+    *parents, last = location.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = [message]
+    assert legacy_errors(body) == tree
+    assert problem(body) == ("body." + location, message)
+
+
+def test_a_special_number_in_a_tag_value_stays_a_string_tag():
+    """Tag values are stringified as upstream did (`str(nan)`), not refused."""
+    result = prepare_result(legacy_result(tags={"name": "t", "x": float("nan")}), modern=False)
+    assert result.case_tags == {"x": "nan"}
+
+
 def test_stats_data_must_be_a_list():
     body = legacy_result(stats=stats(data="1,2"))
     assert legacy_errors(body) == {"stats": {"data": ["Not a valid list."]}}
