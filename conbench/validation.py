@@ -25,6 +25,9 @@ TAGS_NAME_REQUIRED = (
 )
 EMPTY_BODY = "Empty request body."
 PARTIAL_ERROR = {"status": "Partial result: not all iterations completed"}
+AGGREGATES_OVERFLOW = (
+    "stats: data values too large to aggregate (an aggregate such as the mean overflows)"
+)
 
 
 class ValidationFailed(Exception):
@@ -169,7 +172,10 @@ def _stats_branch(stats: dict | None, error: dict | None, error_given: bool) -> 
         unit = normalize_unit(stats["unit"])
     except InvalidUnit as exc:
         raise BusinessRuleError(str(exc)) from None
-    return row | {"unit": unit, "aggregates": compute_aggregates(stats["data"]), "error": None}
+    aggregates = compute_aggregates(stats["data"])
+    if any(value is not None and value - value != 0.0 for value in aggregates.values()):
+        raise BusinessRuleError(AGGREGATES_OVERFLOW)  # neither JSON nor the API can carry it
+    return row | {"unit": unit, "aggregates": aggregates, "error": None}
 
 
 def prepare_result(body: object, *, modern: bool, digest: str | None = None) -> ResultInput:

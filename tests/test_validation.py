@@ -420,6 +420,15 @@ def test_a_special_number_in_a_tag_value_stays_a_string_tag():
     assert result.case_tags == {"x": "nan"}
 
 
+@pytest.mark.parametrize("data", [[1e308, 1e308], [1e308, -1e308, 1e308]])
+@pytest.mark.parametrize("modern", [False, True])
+def test_data_whose_aggregates_overflow_is_a_business_error(data, modern):
+    """Each value is finite, but the mean or the spread is not (was a 500)."""
+    body = legacy_result(stats=stats(data=data))
+    message = "stats: data values too large to aggregate (an aggregate such as the mean overflows)"
+    assert business_message(body, modern) == message
+
+
 def test_stats_data_must_be_a_list():
     body = legacy_result(stats=stats(data="1,2"))
     assert legacy_errors(body) == {"stats": {"data": ["Not a valid list."]}}
