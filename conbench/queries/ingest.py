@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
 
 from conbench import sql
@@ -137,10 +138,18 @@ def _json_default(value: Any) -> Any:
 # Encoders built once: json.dumps with options builds a new one on every call.
 _KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(",", ":"))
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def _json(value: Any) -> str:
-    return _ENCODER.encode(value)
+    """The JSON text of a parameter document, by orjson (~5x faster); what orjson refuses
+    (integers beyond 64 bits, lone surrogates, non-str keys) by the standard library, as before.
+    orjson would write a non-finite float as null where the standard library raised: validation
+    refuses them wherever they could come from (numbers, aggregates, stored documents)."""
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(value)
 
 
 def _compact(query: str) -> str:
