@@ -35,8 +35,14 @@ RESULT_COLUMNS = (
 )  # fmt: skip
 
 
-def _key(value: Any) -> str:
-    return _KEY_ENCODER.encode(value)
+def _key(value: Any) -> bytes | str:
+    """A key under which equal JSON documents of one batch meet (sorted keys; orjson, or the
+    standard library for what orjson refuses). Documents jsonb holds equal but spelled apart
+    (`1` and `1.0`) get two keys: the statement then meets them in the unique index."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _KEY_ENCODER.encode(value)
 
 
 @dataclass
