@@ -243,7 +243,7 @@ def _insert(
                     row = known.complete(row)
                 return [StoredResult(row["id"], inp.run_id, row["history_fingerprint"], row=row)]
         with _atomic(conn):
-            row = queries.insert_result_found(conn, params, detail=detail)
+            row = queries.insert_result_found(conn, params)
         if row is not None:
             DIMENSIONS.remember(keys, row)
             return [StoredResult(row["id"], inp.run_id, row["history_fingerprint"], row=row)]

@@ -48,7 +48,7 @@ class DimensionIds:
         return Known(context, info, hardware, commit)
 
     def remember(self, keys: Keys, row: Mapping[str, Any]) -> None:
-        """Keep the rows an `insert_result_found` row (lean or detail) names."""
+        """Keep the rows an `insert_result_found` row names."""
         hardware = row["hardware"]
         values = (
             (row["context_id"], row["context_tags"]),

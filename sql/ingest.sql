@@ -141,107 +141,19 @@ SELECT id, history_fingerprint
 FROM inserted
 
 -- name: insert_result_found
--- One result whose dimension rows exist, but perhaps its case: the common single POST (a run's
--- commit, machine, context and info come with its first result; a new benchmark brings a new
--- case). Looks each dimension up by index (context_index, info_tags_index, hardware_index on
--- name, commit_index, case_index); when all but the case are found, creates a missing case under
--- %(case_id)s and inserts the result. No row back means a dimension is missing (or the case
--- insert lost a race) and nothing was written: the caller then stores the result with
--- insert_results, which creates the rest. %(result)s is the JSON object of the result's own
--- columns, %(hardware)s that of its hardware row (as in insert_results); %(sha)s NULL stores a
--- commitless result. Any one of equal info rows is taken (info has no unique index), as
--- insert_results does for a few results.
--- Returns (id, history_fingerprint, and the dimension rows the result was stored under:
--- context_id, info_id, hardware_id, commit_id, hardware_hash, context_tags, info_tags and the
--- hardware row as JSON), or no row.
-WITH
-r AS (
-    SELECT * FROM json_populate_record(NULL::benchmark_result, %(result)s::json)
-),
-hw AS (
-    SELECT * FROM json_populate_record(NULL::hardware, %(hardware)s::json)
-),
-found AS (
-    SELECT
-        co.id AS context_id, co.tags AS context_tags,
-        f.id AS info_id, f.tags AS info_tags,
-        h.id AS hardware_id, h.hash AS hardware_hash, to_jsonb(h) AS hardware,
-        cm.id AS commit_id
-    FROM (
-        SELECT c.* FROM context AS c WHERE c.tags = %(context)s::jsonb LIMIT 1
-    ) AS co
-    CROSS JOIN LATERAL (
-        SELECT f.* FROM info AS f WHERE f.tags = %(info)s::jsonb LIMIT 1
-    ) AS f
-    CROSS JOIN LATERAL (
-        SELECT h.*
-        FROM hw AS i
-        JOIN hardware AS h ON h.name = i.name
-            AND h.type = i.type
-            AND CASE i.type
-                WHEN 'cluster' THEN
-                    (h.info, h.optional_info) IS NOT DISTINCT FROM (i.info, i.optional_info)
-                ELSE
-                    (h.architecture_name, h.kernel_name, h.os_name, h.os_version,
-                     h.cpu_model_name, h.cpu_l1d_cache_bytes, h.cpu_l1i_cache_bytes,
-                     h.cpu_l2_cache_bytes, h.cpu_l3_cache_bytes, h.cpu_core_count,
-                     h.cpu_thread_count, h.cpu_frequency_max_hz, h.memory_bytes, h.gpu_count,
-                     h.gpu_product_names)
-                    IS NOT DISTINCT FROM
-                    (i.architecture_name, i.kernel_name, i.os_name, i.os_version,
-                     i.cpu_model_name, i.cpu_l1d_cache_bytes, i.cpu_l1i_cache_bytes,
-                     i.cpu_l2_cache_bytes, i.cpu_l3_cache_bytes, i.cpu_core_count,
-                     i.cpu_thread_count, i.cpu_frequency_max_hz, i.memory_bytes, i.gpu_count,
-                     i.gpu_product_names)
-            END
-        ORDER BY h.id
-        LIMIT 1
-    ) AS h
-    LEFT JOIN commit AS cm
-        ON cm.sha = %(sha)s::text AND cm.repository = %(repository)s::text
-    WHERE %(sha)s::text IS NULL OR cm.id IS NOT NULL
-),
-case_found AS (
-    SELECT c.id FROM "case" AS c
-    WHERE c.name = %(case_name)s::text AND c.tags = %(case_tags)s::jsonb
-    LIMIT 1
-),
-case_new AS (
-    INSERT INTO "case" (id, name, tags)
-    SELECT %(case_id)s::text, %(case_name)s::text, %(case_tags)s::jsonb
-    WHERE NOT EXISTS (TABLE case_found) AND EXISTS (TABLE found)
-    ON CONFLICT DO NOTHING
-    RETURNING id
-),
-inserted AS (
-    INSERT INTO benchmark_result (
-        id, case_id, context_id, run_id, unit, time_unit, batch_id, timestamp, iterations,
-        min, max, mean, median, stdev, q1, q3, iqr, info_id, error, data, times, validation,
-        optional_benchmark_info, change_annotations, run_tags, run_reason, commit_id,
-        hardware_id, commit_repo_url, history_fingerprint, submission_key,
-        submission_payload_sha256
-    )
-    SELECT
-        r.id, ca.id, d.context_id, r.run_id, r.unit, r.time_unit, r.batch_id, r.timestamp,
-        r.iterations, r.min, r.max, r.mean, r.median, r.stdev, r.q1, r.q3, r.iqr, d.info_id,
-        r.error, r.data, r.times, r.validation, r.optional_benchmark_info, r.change_annotations,
-        r.run_tags, r.run_reason, d.commit_id, d.hardware_id, r.commit_repo_url,
-        md5(ca.id || d.context_id || d.hardware_hash || r.commit_repo_url),
-        r.submission_key, r.submission_payload_sha256
-    FROM r
-    CROSS JOIN found AS d
-    CROSS JOIN (TABLE case_found UNION ALL TABLE case_new) AS ca
-    RETURNING id, history_fingerprint, context_id, info_id, hardware_id, commit_id
-)
-SELECT i.*, d.hardware_hash, d.context_tags, d.info_tags, d.hardware
-FROM inserted AS i
-CROSS JOIN found AS d
-
--- name: insert_result_found_detail
--- insert_result_found for the legacy create, whose 201 answers the whole entity: returns the
--- row results.get_result would read back (the stored columns, case_name, case_tags,
--- context_tags, info_tags, and the hardware and commit rows as JSON objects) from the rows the
--- statement found and inserted, or no row. Indexes as insert_result_found.
+-- One result whose dimension rows exist, but perhaps its case: a single POST whose dimensions
+-- this process has not met yet (conbench.ingest_cache; a run's commit, machine, context and info
+-- usually come with its first result, a new benchmark brings a new case). Looks each dimension
+-- up by index (context_index, info_tags_index, hardware_index on name, commit_index,
+-- case_index); when all but the case are found, creates a missing case under %(case_id)s and
+-- inserts the result. No row back means a dimension is missing (or the case insert lost a race)
+-- and nothing was written: the caller then stores the result with insert_results, which creates
+-- the rest. %(result)s is the JSON object of the result's own columns, %(hardware)s that of its
+-- hardware row (as in insert_results); %(sha)s NULL stores a commitless result. Any one of equal
+-- info rows is taken (info has no unique index), as insert_results does for a few results.
+-- Returns the row results.get_result would read back (the stored columns, case_name,
+-- case_tags, context_tags, info_tags, and the hardware and commit rows as JSON objects): the
+-- legacy 201 answers it, and the cache keeps the dimension rows it names.
 WITH
 r AS (
     SELECT * FROM json_populate_record(NULL::benchmark_result, %(result)s::json)

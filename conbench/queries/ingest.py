@@ -166,7 +166,6 @@ def _compact(query: str) -> str:
 
 _INSERT_RESULTS = _compact(_Q["insert_results"])
 _INSERT_RESULT_FOUND = _compact(_Q["insert_result_found"])
-_INSERT_RESULT_FOUND_DETAIL = _compact(_Q["insert_result_found_detail"])
 _INSERT_RESULT_KNOWN = _compact(_Q["insert_result_known"])
 _INSERT_RESULT_KNOWN_DETAIL = _compact(_Q["insert_result_known_detail"])
 
@@ -224,16 +223,11 @@ def found_params(result: FoundResult) -> dict[str, Any]:
     }
 
 
-def insert_result_found(
-    conn: psycopg.Connection, params: dict[str, Any], *, detail: bool = False
-) -> dict[str, Any] | None:
+def insert_result_found(conn: psycopg.Connection, params: dict[str, Any]) -> dict[str, Any] | None:
     """Store one result if all its dimension rows exist but perhaps its case, which is then
     created; None (nothing stored) when another one is missing. `params` from `found_params`.
-    Returns {id, history_fingerprint} and the dimension rows (context_id, info_id, hardware_id,
-    commit_id, hardware_hash, context_tags, info_tags, hardware), or with `detail` the row
-    `results.get_result` reads (which has all of them but hardware_hash, in its `hardware`)."""
-    query = _INSERT_RESULT_FOUND_DETAIL if detail else _INSERT_RESULT_FOUND
-    return conn.execute(query, params).fetchone()
+    Returns the row `results.get_result` reads (the ids and documents the cache keeps)."""
+    return conn.execute(_INSERT_RESULT_FOUND, params).fetchone()
 
 
 def insert_result_known(
