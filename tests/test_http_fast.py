@@ -275,3 +275,26 @@ def test_a_live_worker_serves_plain_requests_and_hands_the_rest_to_gunicorn(tmp_
         assert refused.startswith(b"HTTP/1.1 400 ")
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize("headers", [[("Content-Length", "6")], [("Content-Type", "text/plain")]])
+def test_file_wrapper_bodies_are_written_by_gunicorn(headers, tmp_path):
+    """A `wsgi.file_wrapper` body goes to gunicorn's sendfile path, after a lean start."""
+    import io
+
+    from gunicorn.http.wsgi import FileWrapper
+
+    cfg = gunicorn_config()
+    data = b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n"
+    theirs, ours = RecordingSocket(), RecordingSocket()
+    expected = Response(gunicorn_request(cfg, data), theirs, cfg)
+    expected.force_close()
+    expected.start_response("200 OK", headers)
+    expected.write_file(FileWrapper(io.BytesIO(b"abcdef")))
+    expected.close()
+    resp = http_fast.FastResponse(fast_request(cfg, data), ours, cfg)
+    resp.start_response("200 OK", headers)
+    resp.write_file(FileWrapper(io.BytesIO(b"abcdef")))
+    resp.close()
+    assert DATE.sub(b"", bytes(ours.sent)) == DATE.sub(b"", bytes(theirs.sent))
+    assert bytes(ours.sent).endswith(b"abcdef") or b"6\r\nabcdef\r\n" in bytes(ours.sent)
