@@ -56,6 +56,8 @@ def loads(data: bytes | str) -> Any:
 def _may_hold_long_integer(raw: bytes) -> bool:
     """True when `raw` has a standalone run of 19+ digits: a number token orjson would turn into
     a float when it exceeds 64 bits. Digit runs inside longer words (hashes, ids) do not count."""
+    if len(raw) < len(_LONG_RUN):
+        return False
     digits = raw.translate(_DIGITS)
     start = digits.find(_LONG_RUN)
     while start >= 0:
