@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,6 +293,18 @@ class FastResponse:
             self.sock.sendall(self.head)
 
 
+_date_cache: list[Any] = [None, ""]  # [whole second, its HTTP date]
+
+
+def _http_date() -> str:
+    """gunicorn's Date header value (second resolution), formatted once a second."""
+    now = time.time()
+    second = int(now)
+    if _date_cache[0] != second:
+        _date_cache[:] = [second, util.http_date(second)]
+    return _date_cache[1]
+
+
 def _head(req: FastRequest, status: Any, headers: Any) -> tuple[bytes, int] | None:
     """(status line and headers, Content-Length) as gunicorn writes them, for a status and
     headers it accepts, with a Content-Length and a body; None for anything else."""
@@ -304,7 +317,7 @@ def _head(req: FastRequest, status: Any, headers: Any) -> tuple[bytes, int] | No
     major, minor = req.version
     lines = [
         f"HTTP/{major}.{minor} {status}\r\nServer: {SERVER}\r\n"
-        f"Date: {util.http_date()}\r\nConnection: close\r\n"
+        f"Date: {_http_date()}\r\nConnection: close\r\n"
     ]
     for name, value in headers:
         if not (isinstance(name, str) and isinstance(value, str)):

@@ -68,10 +68,13 @@ class ConbenchSyncWorker(SyncWorker):  # type: ignore[misc]
         self.fast_base = base_environ(cfg)
         self.script_name = os.environ.get("SCRIPT_NAME", "")
         self.server_addresses: dict[int, Any] = {}
+        self.tcp_listeners = {
+            s.fileno() for s in self.sockets if s.FAMILY in (socket.AF_INET, socket.AF_INET6)
+        }
         super().init_process()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
-        if self.fast_limits is None or client.family not in (socket.AF_INET, socket.AF_INET6):
+        if self.fast_limits is None or listener.fileno() not in self.tcp_listeners:
             super().handle(listener, client, addr)
             return
         try:
@@ -103,16 +106,17 @@ class ConbenchSyncWorker(SyncWorker):  # type: ignore[misc]
             util.close_graceful(client)
 
     def handle_request(self, listener: Any, req: Any, client: Any, addr: Any) -> None:
+        fast = type(req) is http_fast.FastRequest  # read from a TCP listener
         if (
             _TCP_CORK is not None
-            and client.family in (socket.AF_INET, socket.AF_INET6)
+            and (fast or client.family in (socket.AF_INET, socket.AF_INET6))
             and not req._expected_100_continue
         ):
             try:
                 client.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1)
             except OSError:
                 pass  # a peer already gone: the request fails as it would have
-        if type(req) is http_fast.FastRequest and self.fast_handling:
+        if fast and self.fast_handling:
             server = self.server_addresses.get(listener.fileno())
             if server is None:
                 server = self.server_addresses[listener.fileno()] = listener.getsockname()

@@ -298,3 +298,16 @@ def test_file_wrapper_bodies_are_written_by_gunicorn(headers, tmp_path):
     resp.close()
     assert DATE.sub(b"", bytes(ours.sent)) == DATE.sub(b"", bytes(theirs.sent))
     assert bytes(ours.sent).endswith(b"abcdef") or b"6\r\nabcdef\r\n" in bytes(ours.sent)
+
+
+def test_the_date_header_is_gunicorns_formatted_once_a_second(monkeypatch):
+    from gunicorn import util
+
+    now = [1_700_000_000.25]
+    monkeypatch.setattr(http_fast.time, "time", lambda: now[0])
+    first = http_fast._http_date()
+    assert first == util.http_date(now[0])
+    now[0] += 0.5
+    assert http_fast._http_date() is first  # same second: not formatted again
+    now[0] += 1
+    assert http_fast._http_date() == util.http_date(now[0]) != first
