@@ -224,7 +224,6 @@ class FastResponse:
         self.req = req
         self.sock = sock
         self.cfg = cfg
-        self.status: str | None = None
         self.head = b""  # status line and headers, until they are sent
         self.length = 0
         self.sent = 0
@@ -239,10 +238,10 @@ class FastResponse:
         return self._headers_sent
 
     def start_response(self, status: Any, headers: Any, exc_info: Any = None) -> Any:
-        if self.delegate is None and self.status is None and exc_info is None:
+        if self.delegate is None and self._started is None and exc_info is None:
             head = _head(self.req, status, headers)
             if head is not None:
-                self.status, self.head, self.length = status, head[0], head[1]
+                self.head, self.length = head
                 self._started = (status, headers)
                 return self.write
         if self._headers_sent:  # what gunicorn does once its headers are out

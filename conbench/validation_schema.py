@@ -262,13 +262,20 @@ def _fast_machine(machine: Any, modern: bool) -> dict:
     return values
 
 
+def _document(value: dict | None) -> dict | None:
+    """A stored object as `as_document` takes it; a special number inside: read_result names it."""
+    if value is not None and has_special_number(value):
+        raise _Invalid
+    return value
+
+
 def _fast_cluster(cluster: Any) -> dict:
     if type(cluster) is not dict or not cluster.keys() <= CLUSTER_KEYS:
         raise _Invalid
     return {
         "name": _req(cluster, "name", str),
-        "info": _req(cluster, "info", dict),
-        "optional_info": _req(cluster, "optional_info", dict),
+        "info": _document(_req(cluster, "info", dict)),
+        "optional_info": _document(_req(cluster, "optional_info", dict)),
     }
 
 
@@ -321,13 +328,6 @@ def _fast_github(github: Any) -> dict:
     }
 
 
-# Top-level objects stored as they come (`as_document`; cluster_info is checked as a whole).
-_FREE_FORM = (
-    "context", "info", "optional_benchmark_info", "validation", "change_annotations", "error",
-    "cluster_info",
-)  # fmt: skip
-
-
 def read_valid_result(body: dict, modern: bool) -> dict[str, Any] | None:
     """read_result's fields of a body that has no problem at all, else None (read_result then
     names the problems). The common case without a Problems collector: several times faster."""
@@ -340,8 +340,6 @@ def read_valid_result(body: dict, modern: bool) -> dict[str, Any] | None:
 def _read_valid(body: dict, modern: bool) -> dict[str, Any]:
     if not body.keys() <= (_MODERN_TOP_LEVEL_KEYS if modern else TOP_LEVEL_KEYS):
         raise _Invalid
-    if any(has_special_number(body.get(key)) for key in _FREE_FORM):
-        raise _Invalid  # read_result names the field
     machine = body.get("machine_info", _MISSING)
     cluster = body.get("cluster_info", _MISSING)
     if (machine is _MISSING) == (cluster is _MISSING):
@@ -369,15 +367,15 @@ def _read_valid(body: dict, modern: bool) -> dict[str, Any]:
         "machine": None if machine is _MISSING else _fast_machine(machine, modern),
         "cluster": None if cluster is _MISSING else _fast_cluster(cluster),
         "stats": None if stats is _MISSING else _fast_stats(stats),
-        "error": _opt(body, "error", dict),
+        "error": _document(_opt(body, "error", dict)),
         "tags": _req(body, "tags", dict),
-        "context": _req(body, "context", dict),
+        "context": _document(_req(body, "context", dict)),
         "github": _fast_github(body.get("github")),
         "submission_key": key,
-        "info": _opt(body, "info", dict),
-        "optional_benchmark_info": _opt(body, "optional_benchmark_info", dict),
-        "validation": _opt(body, "validation", dict),
-        "change_annotations": _opt(body, "change_annotations", dict),
+        "info": _document(_opt(body, "info", dict)),
+        "optional_benchmark_info": _document(_opt(body, "optional_benchmark_info", dict)),
+        "validation": _document(_opt(body, "validation", dict)),
+        "change_annotations": _document(_opt(body, "change_annotations", dict)),
     }
 
 
